@@ -1,0 +1,3 @@
+from opamlock.cli import main
+
+main()

@@ -1,0 +1,6 @@
+"""Imports every command module so that each registers itself on the ``main`` group.
+
+One line per module keeps concurrent edits from colliding.
+"""
+
+from __future__ import annotations
