@@ -54,10 +54,8 @@ def _part_key(part: str) -> tuple[tuple[tuple[int, ...], int], ...]:
     pairs: list[tuple[tuple[int, ...], int]] = []
     for m in _RUNS.finditer(part):
         text, digits = m.group(1), m.group(2)
-        if not text and not digits:
-            if pairs:
-                break
-            # The empty string still has one leading (empty run, 0) pair.
+        if not text and not digits and pairs:
+            break  # (The empty string still gets its one leading (empty run, 0) pair.)
         run = tuple(_char_weight(c) for c in text) + _END
         pairs.append((run, int(digits) if digits else 0))
         if m.end() == len(part):
