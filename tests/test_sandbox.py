@@ -1,0 +1,146 @@
+"""The sandbox is real: no network, read-only host, only the build dir writable, fixed environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opamlock import sandbox as sb
+from opamlock.sandbox import Sandbox, SandboxError, SandboxUnavailable
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _bwrap_works() -> None:
+    try:
+        sb.check_available()
+    except SandboxUnavailable as e:
+        pytest.skip(f"bubblewrap unusable here: {e.render()}")
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP server on 127.0.0.1 that records what reaches it."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    srv.settimeout(0.2)
+    got: list[bytes] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except (TimeoutError, OSError):
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    got.append(conn.recv(100))
+                except OSError:
+                    got.append(b"")
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield srv.getsockname()[1], got
+    stop.set()
+    t.join()
+    srv.close()
+
+
+PY_CONNECT = (
+    "import socket,sys\n"
+    "s=socket.create_connection(('127.0.0.1',int(sys.argv[1])),timeout=3)\n"
+    "s.sendall(b'escaped')\n"
+)
+
+
+def test_network_is_unreachable(tmp_path: Path, listener: tuple[int, list[bytes]]) -> None:
+    port, got = listener
+    box = Sandbox(build_dir=tmp_path)
+    # The same program reaches the server outside the sandbox: the test would catch a dead server.
+    Sandbox(build_dir=tmp_path, share_net=True).run(
+        ["python3", "-c", PY_CONNECT, str(port)], log=tmp_path / "control.log"
+    )
+    with pytest.raises(SandboxError) as exc:
+        box.run(["python3", "-c", PY_CONNECT, str(port)], log=tmp_path / "net.log", package="evil")
+    assert exc.value.package == "evil"
+    assert "python3" in exc.value.command
+    assert "Error" in exc.value.log_tail  # ConnectionRefused / network unreachable traceback
+    assert got == [b"escaped"]  # only the control run got through
+
+
+def test_writing_outside_build_dir_fails(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    build.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    # ``outside`` lives under /tmp, which the sandbox replaces; expose it (read-only) like any host
+    # directory so the write reaches the real path and is refused by the mount, not by absence.
+    box = Sandbox(build_dir=build, ro_paths=(outside,))
+    box.run(["ls", str(outside)], log=build / "visible.log")
+    for target in (outside / "pwned", Path("/var/tmp") / f"opamlock-pwned-{os.getpid()}"):
+        with pytest.raises(SandboxError) as exc:
+            box.run(["sh", "-c", f"echo x > {target}"], log=build / "w.log", step="write")
+        assert "Read-only file system" in exc.value.log_tail
+        assert not target.exists()
+        assert exc.value.returncode not in (0, None)
+
+
+def test_writing_inside_build_dir_works(tmp_path: Path) -> None:
+    box = Sandbox(build_dir=tmp_path)
+    box.run(["sh", "-c", "echo inside > made.txt; echo tmp > /tmp/t; cat /tmp/t"], log=tmp_path / "ok.log")
+    assert (tmp_path / "made.txt").read_text() == "inside\n"
+    assert "tmp" in (tmp_path / "ok.log").read_text()
+
+
+def test_tmp_is_private(tmp_path: Path) -> None:
+    marker = Path("/tmp") / f"opamlock-sandbox-marker-{os.getpid()}"
+    marker.write_text("host")
+    try:
+        box = Sandbox(build_dir=tmp_path)
+        with pytest.raises(SandboxError):
+            box.run(["cat", str(marker)], log=tmp_path / "tmp.log")
+    finally:
+        marker.unlink()
+
+
+def test_environment_is_cleared_and_fixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPAMLOCK_SECRET_TEST_VAR", "leak")
+    box = Sandbox(build_dir=tmp_path, source_date_epoch=1234567890, env={"EXTRA": "1"})
+    box.run(["env"], log=tmp_path / "env.log")
+    lines = (tmp_path / "env.log").read_text().splitlines()[1:]  # first line is the command
+    env = dict(line.split("=", 1) for line in lines)
+    assert "OPAMLOCK_SECRET_TEST_VAR" not in env
+    assert env["TZ"] == "UTC"
+    assert env["LC_ALL"] == "C.UTF-8"
+    assert env["SOURCE_DATE_EPOCH"] == "1234567890"
+    assert env["HOME"] == str(tmp_path.resolve() / "home")
+    assert env["EXTRA"] == "1"
+    assert set(env) == set(box.environment()) | {"PWD"}
+
+
+def test_timeout_reports_step(tmp_path: Path) -> None:
+    box = Sandbox(build_dir=tmp_path)
+    with pytest.raises(SandboxError, match="timed out"):
+        box.run(["sleep", "30"], log=tmp_path / "slow.log", timeout=0.5)
+
+
+def test_missing_bwrap_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sb.shutil, "which", lambda _name: None)
+    with pytest.raises(SandboxUnavailable) as exc:
+        sb.bwrap_path()
+    assert "apt-get install bubblewrap" in exc.value.render()
+
+
+def test_error_render_shows_tail(tmp_path: Path) -> None:
+    box = Sandbox(build_dir=tmp_path)
+    with pytest.raises(SandboxError) as exc:
+        box.run(["sh", "-c", "echo first; echo boom >&2; exit 3"], log=tmp_path / "f.log", package="p")
+    text = exc.value.render()
+    assert "exit code 3" in text and "boom" in text and "p" in text
