@@ -92,9 +92,10 @@ def make_disk(
                 mkdosfs,
                 "-F",
                 "32",
+                # --invariant first: it resets the volume id, so -i must come after it.
+                "--invariant",
                 "-i",
                 VOLUME_ID,
-                "--invariant",
                 "-h",
                 str(part.start),
                 str(fs),
