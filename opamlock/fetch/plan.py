@@ -129,7 +129,11 @@ def default_name(url: str) -> str:
 
 
 def plan_from_lock(lock: _Lock) -> FetchPlan:
-    """Every source and extra-source of the lock, in lock order (packages are sorted there)."""
+    """Every source and extra-source of the lock, in lock order (packages are sorted there).
+
+    A package locked separately per platform usually repeats the same sources; identical items
+    appear once.
+    """
     items: list[FetchItem] = []
     for pkg in lock.packages:
         package = f"{pkg.name}.{pkg.version}"
@@ -148,4 +152,4 @@ def plan_from_lock(lock: _Lock) -> FetchPlan:
                     mirrors=tuple(getattr(extra, "mirrors", ())),
                 )
             )
-    return FetchPlan(tuple(items))
+    return FetchPlan(tuple(dict.fromkeys(items)))
