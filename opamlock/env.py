@@ -12,24 +12,64 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from opamlock.errors import UsageError
 
-__all__ = ["PlatformVars", "SolveFlags", "host_platform", "package_env", "parse_var_assignments"]
+__all__ = [
+    "PlatformVars",
+    "SolveFlags",
+    "conflicts_env",
+    "detect_platform",
+    "host_platform",
+    "normalise_arch",
+    "normalise_os",
+    "package_env",
+    "parse_var_assignments",
+]
 
 #: The opam release a lock targets by default; set deliberately, not read from the machine.
 DEFAULT_OPAM_VERSION = "2.1.6"
 
-_ARCH = {
-    "x86_64": "x86_64", "amd64": "x86_64", "i386": "x86_32", "i486": "x86_32", "i586": "x86_32",
-    "i686": "x86_32", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm32", "armv6l": "arm32",
-    "ppc64le": "ppc64", "ppc64": "ppc64", "s390x": "s390x", "riscv64": "riscv64",
-}
-_OS = {"linux": "linux", "darwin": "macos", "freebsd": "freebsd", "openbsd": "openbsd",
-       "netbsd": "netbsd", "win32": "win32", "cygwin": "cygwin"}
+_ARM32_PREFIXES = ("armv5", "armv6", "earmv6", "armv7", "earmv7")
+
+
+def normalise_arch(raw: str) -> str:
+    """``uname -m`` to opam's ``arch`` (``OpamSysPoll.normalise_arch``)."""
+    a = raw.lower()
+    if a in ("x86", "i386", "i586", "i686"):
+        return "x86_32"
+    if a in ("x86_64", "amd64"):
+        return "x86_64"
+    if a in ("powerpc", "ppc", "ppcle"):
+        return "ppc32"
+    if a in ("ppc64", "ppc64le"):
+        return "ppc64"
+    if a in ("aarch64_be", "aarch64"):
+        return "arm64"
+    if a in ("armv8b", "armv8l") or a.startswith(_ARM32_PREFIXES):
+        return "arm32"
+    return a
+
+
+def normalise_os(raw: str) -> str:
+    """``uname -s`` to opam's ``os``: lower case, with ``darwin`` (and ``osx``) read as ``macos``.
+
+    Python's ``platform.system()`` says ``Windows`` and ``CYGWIN_NT-…`` where opam, reading
+    OCaml's ``Sys.os_type``, says ``win32`` and ``cygwin``.
+    """
+    s = raw.lower()
+    if s in ("darwin", "osx"):
+        return "macos"
+    if s == "windows":
+        return "win32"
+    if s.startswith("cygwin"):
+        return "cygwin"
+    return s
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,49 +100,128 @@ class SolveFlags:
     with_dev_setup: bool = False
 
 
-def _os_release(path: Path = Path("/etc/os-release")) -> dict[str, str]:
-    out: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+_OS_RELEASE = (Path("/etc/os-release"), Path("/usr/lib/os-release"))
+
+
+def _os_release(paths: tuple[Path, ...] = _OS_RELEASE) -> dict[str, str]:
+    """``KEY=value`` pairs of the first os-release file found (opam reads the same two paths)."""
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        out: dict[str, str] = {}
+        for line in text.splitlines():
+            m = re.match(r'^([A-Za-z_][A-Za-z0-9_]*)=("?)(.*)\2$', line.strip())
+            if m:
+                out[m.group(1)] = m.group(3)
         return out
-    for line in text.splitlines():
-        m = re.match(r'^([A-Z_]+)=("?)(.*)\2$', line.strip())
-        if m:
-            out[m.group(1)] = m.group(3)
-    return out
+    return {}
+
+
+def _command_output(args: list[str]) -> str | None:
+    """One non-empty output line of a command, or ``None`` (absent command, failure, several lines)."""
+    if shutil.which(args[0]) is None:
+        return None
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    if proc.returncode != 0 or len(lines) != 1:
+        return None
+    return lines[0].strip()
+
+
+def _norm(s: str | None) -> str | None:
+    return s.lower() if s else None
+
+
+def detect_platform(
+    *,
+    system: str,
+    machine: str,
+    release: str = "",
+    os_release: Mapping[str, str] | None = None,
+    lsb_id: str | None = None,
+    lsb_release: str | None = None,
+    macos_version: str | None = None,
+    has_brew: bool = False,
+    has_port: bool = False,
+    opam_version: str = DEFAULT_OPAM_VERSION,
+) -> PlatformVars:
+    """opam's platform variables from what the machine reports (``OpamSysPoll``), purely.
+
+    * ``os-distribution`` on Linux: os-release ``ID``, else ``lsb_release -i``, else ``linux``;
+      on macOS ``homebrew``/``macports`` when ``brew``/``port`` is installed, else ``macos``;
+      elsewhere the ``os`` itself.
+    * ``os-version`` on Linux: ``lsb_release -r`` first, then os-release ``VERSION_ID``.
+    * ``os-family`` on Linux: the first word of ``ID_LIKE``, else the distribution; ``bsd`` for
+      the BSDs and ``windows`` for win32/cygwin; elsewhere the distribution.
+    A variable opam would leave undefined is absent from the result.
+    """
+    rel = os_release or {}
+    os_name = normalise_os(system) if system else None
+    v: dict[str, str] = {"opam-version": opam_version}
+    if machine:
+        v["arch"] = normalise_arch(machine)
+    if os_name:
+        v["os"] = os_name
+    distro: str | None
+    if os_name == "macos":
+        distro = "homebrew" if has_brew else "macports" if has_port else "macos"
+    elif os_name == "linux":
+        distro = _norm(rel.get("ID")) or _norm(lsb_id) or "linux"
+    else:
+        distro = os_name
+    if distro:
+        v["os-distribution"] = distro
+    version: str | None
+    if os_name == "linux":
+        version = _norm(lsb_release) or _norm(rel.get("VERSION_ID"))
+    elif os_name == "macos":
+        version = _norm(macos_version)
+    else:
+        version = _norm(release)
+    if version:
+        v["os-version"] = version
+    family: str | None
+    if os_name == "linux":
+        like = rel.get("ID_LIKE", "").split()
+        family = like[0].lower() if like else distro
+    elif os_name in ("freebsd", "openbsd", "netbsd", "dragonfly"):
+        family = "bsd"
+    elif os_name in ("win32", "cygwin"):
+        family = "windows"
+    else:
+        family = distro
+    if family:
+        v["os-family"] = family
+    return PlatformVars(v)
 
 
 def host_platform(*, opam_version: str = DEFAULT_OPAM_VERSION) -> PlatformVars:
-    """The current machine's variables, read the way opam reads them (uname, /etc/os-release)."""
-    machine = platform.machine().lower()
-    system = platform.system().lower()
-    os_name = _OS.get(system, system or "unknown")
-    v: dict[str, str] = {
-        "arch": _ARCH.get(machine, machine or "unknown"),
-        "os": os_name,
-        "opam-version": opam_version,
-    }
-    if os_name == "linux":
-        rel = _os_release()
-        distro = rel.get("ID", "linux").lower()
-        v["os-distribution"] = distro
-        like = rel.get("ID_LIKE", "").split()
-        v["os-family"] = distro if not like else like[0].lower()
-        if distro in ("debian", "ubuntu", "alpine", "arch", "fedora", "centos", "opensuse"):
-            v["os-family"] = {"ubuntu": "debian"}.get(distro, v["os-family"])
-        if "VERSION_ID" in rel:
-            v["os-version"] = rel["VERSION_ID"]
-    elif os_name == "macos":
-        v["os-distribution"] = "homebrew"
-        v["os-family"] = "homebrew"
-        ver = platform.mac_ver()[0]
-        if ver:
-            v["os-version"] = ver
-    else:
-        v["os-distribution"] = os_name
-        v["os-family"] = os_name
-    return PlatformVars(v)
+    """The current machine's variables, read the way opam reads them (uname, os-release, lsb_release)."""
+    system = platform.system()
+    os_name = normalise_os(system)
+    linux = os_name == "linux"
+    macos = os_name == "macos"
+    rel = _os_release() if linux else {}
+    release = platform.release()
+    if os_name == "freebsd":
+        release = _command_output(["uname", "-U"]) or ""
+    return detect_platform(
+        system=system,
+        machine=platform.machine(),
+        release=release,
+        os_release=rel,
+        lsb_id=_command_output(["lsb_release", "-i", "-s"]) if linux and "ID" not in rel else None,
+        lsb_release=_command_output(["lsb_release", "-s", "-r"]) if linux else None,
+        macos_version=platform.mac_ver()[0] if macos else None,
+        has_brew=macos and shutil.which("brew") is not None,
+        has_port=macos and shutil.which("port") is not None,
+        opam_version=opam_version,
+    )
 
 
 def parse_var_assignments(items: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -153,3 +272,25 @@ def env_from_os_environ() -> dict[str, str]:
         if k.startswith("OPAMVAR_"):
             out[k[len("OPAMVAR_"):].replace("_", "-")] = v
     return out
+
+
+def conflicts_env(platform_vars: PlatformVars, name: str, version: str) -> dict[str, str | bool]:
+    """Variables visible to ``name.version``'s ``conflicts`` (opam's ``get_conflicts``).
+
+    opam filters ``conflicts`` with the switch environment and ``~default:false``: only global
+    variables and the package's own ``name``/``version`` are defined. ``build``, ``post``,
+    ``with-test``, ``with-doc``, ``with-dev-setup`` and ``dev`` are *undefined* there, so a conflict
+    such as ``"cohttp" {with-test & >= "5.0.0"}`` is always dropped.
+    """
+    env: dict[str, str | bool] = dict(platform_vars.vars)
+    env.update(
+        {
+            "name": name,
+            "version": version,
+            "_:name": name,
+            "_:version": version,
+            f"{name}:name": name,
+            f"{name}:version": version,
+        }
+    )
+    return env

@@ -11,8 +11,12 @@ Evaluating a formula against an environment (:meth:`Formula.resolve`) gives a pl
 * Empty vanishes from ``&`` and ``|`` (``make_or Empty x = x``), so ``"a" {with-test} | "b"``
   without tests requires ``b``;
 * a constraint whose version is undefined (``{= foo:version}`` where that is not visible) also
-  removes the atom;
-* ``!`` is pushed inward: relational operators are negated and ``&``/``|`` swap.
+  removes the atom (opam >= 2.2; opam 2.1 kept the atom unconstrained), while a constraint whose
+  version expands to something that is not a version is ignored, as opam ignores it;
+* ``!`` is pushed inward: relational operators are negated, filters are negated, and ``&``/``|``
+  swap. Each filter *leaf* is then evaluated on its own, undefined meaning false, exactly as opam
+  splits ``{build & (os != "macos" | = "disabled")}`` into a formula over filter and constraint
+  atoms.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from opamlock.errors import OpamlockError
-from opamlock.filter import FilterEnv, eval_filter, to_bool
+from opamlock.filter import FilterEnv, eval_filter, expand_string, to_bool
 from opamlock.opamfile import ast
 from opamlock.version import InvalidVersion, OpamVersion
 
@@ -157,46 +161,62 @@ def _cor(a: _Cond, b: _Cond) -> _Cond:
     return VOr(items)
 
 
+def _constraint_version(v: ast.Value, env: FilterEnv) -> OpamVersion | _False | None:
+    """The version of ``{op v}``: a version, ``None`` (constraint ignored) or ``_FALSE``.
+
+    opam reads the version of a constraint as a string or an identifier. An identifier it cannot
+    resolve removes the atom (opam >= 2.2 ``filter_undefined``; opam 2.1 ignored the constraint
+    instead), and a bool reads as ``"true"``/``"false"``. A value that is not a valid version
+    (an interpolation expanding to ``""``, say) makes opam ignore the constraint
+    (``filter_constraints``: "ignoring version constraint").
+    """
+    if isinstance(v, ast.Ident):
+        s = eval_filter(v, env)
+        if s is None:
+            return _FALSE
+    elif isinstance(v, ast.String):
+        s = expand_string(v.value, env)
+    else:
+        s = eval_filter(v, env)
+        if s is None:
+            return _FALSE
+    if isinstance(s, bool):
+        s = "true" if s else "false"
+    try:
+        return OpamVersion.parse(s)
+    except InvalidVersion:
+        return None
+
+
 def _eval_cond(v: ast.Value, env: FilterEnv, negate: bool) -> _Cond:
+    """opam's ``filtered_constraints`` reading, evaluated: ``&``/``|``/``!``/``( )`` are formula
+    structure (``!`` is pushed to the leaves, swapping ``&`` and ``|``); every other value is a
+    filter leaf, evaluated on its own with undefined meaning false (``filter_deps ~default:false``)."""
     if isinstance(v, ast.PrefixRelop):
-        s = eval_filter(v.value, env)
-        if isinstance(s, bool) or s is None or not s:
+        ver = _constraint_version(v.value, env)
+        if isinstance(ver, _False):
             return _FALSE
-        try:
-            ver = OpamVersion(s)
-        except InvalidVersion:
-            return _FALSE
+        if ver is None:
+            return V_TRUE
         return VConstraint(_NEGATE[v.op] if negate else v.op, ver)
     if isinstance(v, ast.Logop):
         left = _eval_cond(v.left, env, negate)
         right = _eval_cond(v.right, env, negate)
         conj = (v.op == "&") != negate
         return _cand(left, right) if conj else _cor(left, right)
-    if isinstance(v, ast.Pfxop) and v.op == "!" and _has_constraint(v.value):
+    if isinstance(v, ast.Pfxop) and v.op == "!":
         return _eval_cond(v.value, env, not negate)
-    if isinstance(v, ast.Group) and any(_has_constraint(i) for i in v.items):
+    if isinstance(v, ast.Group):
         # Juxtaposed items are a conjunction; under negation, De Morgan makes it a disjunction.
         acc: _Cond = _FALSE if negate else V_TRUE
         for it in v.items:
             sub = _eval_cond(it, env, negate)
             acc = _cor(acc, sub) if negate else _cand(acc, sub)
-        return acc
+        return acc if v.items else V_TRUE
     b = to_bool(eval_filter(v, env))
     if b is None:
         return _FALSE
     return V_TRUE if b != negate else _FALSE
-
-
-def _has_constraint(v: ast.Value) -> bool:
-    if isinstance(v, ast.PrefixRelop):
-        return True
-    if isinstance(v, ast.Logop):
-        return _has_constraint(v.left) or _has_constraint(v.right)
-    if isinstance(v, ast.Pfxop):
-        return _has_constraint(v.value)
-    if isinstance(v, ast.Group):
-        return any(_has_constraint(i) for i in v.items)
-    return False
 
 
 def _idents(v: ast.Value, out: set[str]) -> None:
@@ -412,6 +432,11 @@ def parse_atom(s: str) -> Atom:
             hint="use NAME, NAME.VERSION or NAME followed by one of = != < <= > >= and a version",
         )
     name, op, ver, dotted = m.groups()
+    if not any(c.isascii() and c.isalpha() for c in name):
+        raise InvalidAtom(
+            f"invalid package name in atom {s!r}: a package name contains at least one letter",
+            hint="use NAME, NAME.VERSION or NAME followed by one of = != < <= > >= and a version",
+        )
     if dotted is not None:
         op, ver = "=", dotted
     if op is None:

@@ -74,19 +74,26 @@ def _string_field(v: ast.Value | None) -> str | None:
     return None
 
 
-def _section_url(items: list[ast.Item]) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+#: Keys naming the source in a ``url``/``extra-source`` section. ``src`` is opam 2's; the others are
+#: the older spellings ``OpamFile.URL`` still reads (``archive``, and one per VCS backend).
+_SRC_KEYS = ("src", "archive", "http", "git", "hg", "darcs", "local")
+
+
+def _section_url(
+    items: list[ast.Item], filename: str
+) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
     src: str | None = None
     checksums: tuple[str, ...] = ()
     mirrors: tuple[str, ...] = ()
     for it in items:
         if not isinstance(it, ast.Variable):
             continue
-        if it.name in ("src", "archive", "http", "git", "local") and isinstance(it.value, ast.String):
+        if it.name in _SRC_KEYS and isinstance(it.value, ast.String):
             src = it.value.value
         elif it.name == "checksum":
-            checksums = _strings(it.value, "checksum", "")
+            checksums = _strings(it.value, "checksum", filename)
         elif it.name == "mirrors":
-            mirrors = _strings(it.value, "mirrors", "")
+            mirrors = _strings(it.value, "mirrors", filename)
     return src, checksums, mirrors
 
 
@@ -171,7 +178,7 @@ class Package:
     def url(self) -> Url | None:
         def make() -> Url | None:
             for sec in self.opam.sections("url"):
-                src, checksums, mirrors = _section_url(sec.items)
+                src, checksums, mirrors = _section_url(sec.items, self.opam.filename)
                 if src is not None:
                     return Url(src, checksums, mirrors)
             return None
@@ -183,7 +190,7 @@ class Package:
         def make() -> tuple[ExtraSource, ...]:
             out = []
             for sec in self.opam.sections("extra-source"):
-                src, checksums, _ = _section_url(sec.items)
+                src, checksums, _ = _section_url(sec.items, self.opam.filename)
                 if src is not None and sec.name is not None:
                     out.append(ExtraSource(sec.name, src, checksums))
             return tuple(sorted(out, key=lambda e: e.name))
