@@ -1,0 +1,121 @@
+"""The solver: opam's semantics on resolvelib, with static pruning and explained failures.
+
+One entry point, :func:`solve`. It returns a :class:`Solution` or raises :class:`SolveError`,
+whose message is a short chain from the request to the clash. A search that hits its time or
+round limit also raises :class:`SolveError`, saying so: a limit is never presented as a proof.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
+
+from opamlock.env import PlatformVars, SolveFlags
+from opamlock.formula import Atom
+from opamlock.package import Package
+from opamlock.solver.candidates import PkgCandidate, PkgInfo
+from opamlock.solver.explain import explain_search_failure, explain_static_failure, request_text
+from opamlock.solver.factory import Factory, UniverseLike
+from opamlock.solver.provider import Provider
+from opamlock.solver.solution import Solution, SolveError
+from opamlock.version import OpamVersion
+
+__all__ = ["Solution", "SolveError", "UniverseLike", "solve"]
+
+DEFAULT_MAX_ROUNDS = 20_000
+NO_FLAGS = SolveFlags()
+DEFAULT_TIMEOUT = 20.0
+
+
+class _OutOfTime(Exception):
+    def __init__(self, rounds: int) -> None:
+        self.rounds = rounds
+
+
+class _Clock(BaseReporter):  # type: ignore[type-arg,misc]
+    """Bounds the search in wall-clock time and forwards progress to the caller's reporter."""
+
+    def __init__(self, deadline: float, inner: Any) -> None:
+        self.deadline = deadline
+        self.inner = inner
+        self.rounds = 0
+
+    def starting_round(self, index: int) -> None:
+        self.rounds = index
+        if index % 16 == 0 and time.monotonic() > self.deadline:
+            raise _OutOfTime(index)
+        self._fwd("starting_round", index=index)
+
+    def _fwd(self, hook: str, **kw: Any) -> None:
+        if self.inner is not None:
+            getattr(self.inner, hook)(**kw)
+
+    def starting(self) -> None:
+        self._fwd("starting")
+
+    def ending_round(self, index: int, state: Any) -> None:
+        self._fwd("ending_round", index=index, state=state)
+
+    def ending(self, state: Any) -> None:
+        self._fwd("ending", state=state)
+
+    def adding_requirement(self, requirement: Any, parent: Any) -> None:
+        self._fwd("adding_requirement", requirement=requirement, parent=parent)
+
+    def resolving_conflicts(self, causes: Any) -> None:
+        self._fwd("resolving_conflicts", causes=causes)
+
+    def rejecting_candidate(self, criterion: Any, candidate: Any) -> None:
+        self._fwd("rejecting_candidate", criterion=criterion, candidate=candidate)
+
+    def pinning(self, candidate: Any) -> None:
+        self._fwd("pinning", candidate=candidate)
+
+
+def solve(
+    universe: UniverseLike,
+    request: Sequence[Atom],
+    *,
+    platform: PlatformVars,
+    flags: SolveFlags = NO_FLAGS,
+    locked: Mapping[str, OpamVersion] | None = None,
+    avoid: Callable[[Package], bool] | None = None,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    timeout: float = DEFAULT_TIMEOUT,
+    reporter: Any = None,
+) -> Solution:
+    """Choose one version per name so that every requested atom and every formula holds.
+
+    ``locked`` versions are preferred while they still fit (minimal update); ``avoid`` marks
+    candidates to use only when unavoidable, like ``avoid-version``.
+    """
+    if not request:
+        return Solution(platform=platform, flags=flags, request=(), packages={}, edges={})
+    start = time.monotonic()
+    factory = Factory(universe, request, platform=platform, flags=flags, locked=locked, avoid=avoid)
+    static = explain_static_failure(factory, request)
+    if static is not None:
+        raise static
+    clock = _Clock(start + timeout, reporter)
+    resolver = Resolver(Provider(factory), clock)
+    try:
+        result = resolver.resolve(factory.root_requirements(), max_rounds=max_rounds)
+    except ResolutionImpossible as e:
+        raise explain_search_failure(list(e.causes), request) from None
+    except (_OutOfTime, ResolutionTooDeep):
+        raise SolveError(
+            f"gave up on `{request_text(request)}` after {clock.rounds} search rounds "
+            f"({time.monotonic() - start:.1f} s) without finding a solution or proving there is none",
+            hint="this is a limit of the search, not a proof that the request is impossible; "
+                 "pin more versions (e.g. the compiler) to narrow it",
+        ) from None
+    chosen: dict[str, PkgInfo] = {
+        name: c.info for name, c in result.mapping.items() if isinstance(c, PkgCandidate)
+    }
+    kept = factory.closure(chosen)
+    packages = {name: kept[name].package for name in sorted(kept)}
+    edges = {name: factory.edges(kept[name], kept) for name in sorted(kept)}
+    return Solution(platform=platform, flags=flags, request=tuple(request), packages=packages, edges=edges)

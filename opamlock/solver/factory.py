@@ -1,0 +1,281 @@
+"""Everything the search knows about the universe: candidates, their order, their dependencies.
+
+Following pip's design, the resolvelib provider stays thin and asks this factory. The factory
+reads only the versions reachable from the request, evaluates their formulas once against the
+platform (roots get the ``with-test``/``with-doc`` flags), prunes statically (:mod:`.prune`), and
+then answers three questions: which candidates an identifier has, in which order of preference,
+and what each candidate requires.
+
+Preferences live here as orderings, never as filters, so they cannot cost a solution:
+
+1. a *good* version first: not avoided (``avoid-version``, ``deprecated``, or the caller's
+   ``avoid``) and able to be installed with good versions only. This is what keeps
+   ``ocaml.5.5.1``, whose only implementation is an avoid-version ``+trunk`` variant, behind
+   ``ocaml.5.4``; a locked version comes before all;
+2. newest first;
+3. a version consistent with what is already pinned, so a dependency does not drag the compiler
+   down when an older version of that dependency fits the compiler chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
+
+from opamlock.env import PlatformVars, SolveFlags, package_env
+from opamlock.formula import And, Atom, Or, Resolved, atoms_of, vmatch
+from opamlock.package import Package
+from opamlock.solver.candidates import Absent, Branch, Candidate, ClassPick, PkgCandidate, PkgInfo
+from opamlock.solver.prune import conjuncts, dependents_index, holds, prune, sat_fixpoint
+from opamlock.solver.requirements import Choose, Forbid, Member, Need, Requirement, choose
+from opamlock.version import OpamVersion
+
+__all__ = ["Factory", "UniverseLike"]
+
+
+class UniverseLike(Protocol):
+    """What the solver needs from a universe (``opamlock.repository.Universe`` provides it)."""
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def versions(self, name: str) -> Sequence[OpamVersion]: ...
+
+    def package(self, name: str, version: OpamVersion) -> Package: ...
+
+
+class Factory:
+    """Per-solve knowledge: the reachable versions, pruned, with formulas evaluated."""
+
+    def __init__(
+        self,
+        universe: UniverseLike,
+        request: Sequence[Atom],
+        *,
+        platform: PlatformVars,
+        flags: SolveFlags,
+        locked: Mapping[str, OpamVersion] | None = None,
+        avoid: Callable[[Package], bool] | None = None,
+    ) -> None:
+        self.universe = universe
+        self.platform = platform
+        self.flags = flags
+        self.locked = dict(locked or {})
+        self._avoid = avoid
+        self.roots: dict[str, list[Atom]] = {}
+        for a in request:
+            self.roots.setdefault(a.name, []).append(a)
+        self.by_name: dict[str, list[PkgInfo]] = {}
+        self._load(self.roots)
+        self.forced = prune(self.by_name, self.roots)
+        self.live: dict[str, list[PkgInfo]] = {
+            n: [i for i in infos if i.dead is None] for n, infos in self.by_name.items()
+        }
+        alive = {i for infos in self.live.values() for i in infos}
+        good = {i for i in alive if not i.avoided}
+        sat_fixpoint(self.live, good, dependents_index(self.live))
+        self.good = good
+        self._live_set = alive
+        #: The latest pins resolvelib reported (see :meth:`note_pins`); only orders candidates.
+        self.pins: Mapping[str, Candidate] = {}
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def _info(self, name: str, version: OpamVersion) -> PkgInfo:
+        pkg = self.universe.package(name, version)
+        env = package_env(self.platform, name, str(version), root=name in self.roots, flags=self.flags)
+        available = pkg.available(env)
+        depends = pkg.depends_formula().resolve(env) if available else None
+        conflicts = tuple(atoms_of(pkg.conflicts_formula().resolve(env))) if available else ()
+        avoided = pkg.avoid or (self._avoid is not None and self._avoid(pkg))
+        return PkgInfo(name, version, pkg, available, depends, conflicts, pkg.conflict_class, avoided)
+
+    def _load(self, start: Iterable[str]) -> None:
+        """Read every version reachable from the request through ``depends`` (any branch)."""
+        queue = list(start)
+        while queue:
+            name = queue.pop()
+            if name in self.by_name:
+                continue
+            if name not in self.universe:
+                self.by_name[name] = []
+                continue
+            infos = [self._info(name, v) for v in sorted(self.universe.versions(name), reverse=True)]
+            self.by_name[name] = infos
+            root_atoms = self.roots.get(name, ())
+            for i in infos:
+                if i.available and all(a.matches(i.version) for a in root_atoms):
+                    queue.extend(a.name for a in atoms_of(i.depends) if a.name not in self.by_name)
+
+    # -- static questions -----------------------------------------------------------------------
+
+    def exists(self, name: str) -> bool:
+        return bool(self.by_name.get(name))
+
+    def branch_ok(self, f: Resolved, *, good: bool = False) -> bool:
+        """Can this ``|`` branch hold at all (or with good versions only)?"""
+        return holds(f, "", None, self.good if good else self._live_set, self.live)
+
+    def viable_branches(self, f: Or) -> list[tuple[int, Resolved]]:
+        return [(k, b) for k, b in enumerate(f.items) if self.branch_ok(b)]
+
+    # -- what resolvelib asks -----------------------------------------------------------------
+
+    def root_requirements(self) -> list[Requirement]:
+        return [Need(a) for atoms in self.roots.values() for a in atoms]
+
+    def _formula_requirements(self, f: Resolved | None, owner: str) -> list[Requirement]:
+        out: list[Requirement] = []
+        for part in conjuncts(f):
+            if isinstance(part, Atom):
+                out.append(Need(part))
+            elif isinstance(part, Or):
+                viable = self.viable_branches(part)
+                if len(viable) == 1:  # the others can never hold: no decision to make
+                    out.extend(self._formula_requirements(viable[0][1], owner))
+                else:
+                    out.append(choose(part))
+            else:  # pragma: no cover - conjuncts() flattens And
+                out.extend(self._formula_requirements(part, owner))
+        return out
+
+    def dependencies(self, cand: Candidate) -> list[Requirement]:
+        if isinstance(cand, PkgCandidate):
+            info = cand.info
+            out = self._formula_requirements(info.depends, info.name)
+            for a in info.conflicts:
+                if a.name != info.name and any(a.matches(v.version) for v in self.live.get(a.name, ())):
+                    out.append(Forbid(a.name, a.vf))
+            for cls in info.classes:
+                out.append(Member(cls, info.name))
+            return out
+        if isinstance(cand, Branch):
+            return self._formula_requirements(cand.formula, "")
+        return []
+
+    def matches(
+        self, key: str, reqs: Sequence[Requirement], incompatible: Iterable[Candidate]
+    ) -> list[Candidate]:
+        """Candidates of ``key`` satisfying every requirement, most preferred first."""
+        bad = set(incompatible)
+        if key.startswith("|"):
+            return self._branch_matches(key, reqs, bad)
+        if key.startswith("@"):
+            members = {r.member for r in reqs if isinstance(r, Member)}
+            if len(members) != 1:
+                return []
+            pick = ClassPick(key[1:], members.pop())
+            return [] if pick in bad else [pick]
+        return self._package_matches(key, reqs, bad)
+
+    def _branch_matches(self, key: str, reqs: Sequence[Requirement], bad: set[Candidate]) -> list[Candidate]:
+        formula = next(r.formula for r in reqs if isinstance(r, Choose))
+        viable = [Branch(key, k, b) for k, b in self.viable_branches(formula)]
+        ordered = sorted(
+            (b for b in viable if b not in bad),
+            key=lambda b: (not self._pinned_ok(b.formula), not self.branch_ok(b.formula, good=True), b.index),
+        )
+        return list(ordered)
+
+    def _package_matches(
+        self, name: str, reqs: Sequence[Requirement], bad: set[Candidate]
+    ) -> list[Candidate]:
+        out: list[Candidate] = []
+        only_conflicts = all(isinstance(r, Forbid) for r in reqs)
+        if only_conflicts and Absent(name) not in bad:
+            out.append(Absent(name))
+        atoms = [r.atom for r in reqs if isinstance(r, Need)]
+        forbids = [r for r in reqs if isinstance(r, Forbid)]
+        found: list[PkgCandidate] = []
+        for i in self.live.get(name, ()):
+            if all(a.matches(i.version) for a in atoms) and not any(vmatch(f.vf, i.version) for f in forbids):
+                c = PkgCandidate(i, name, i.version)
+                if c not in bad:
+                    found.append(c)
+        locked = self.locked.get(name)
+
+        def rank(c: PkgCandidate) -> tuple[bool, bool, bool]:
+            return (c.version != locked, c.info not in self.good, not self._consistent(c.info))
+
+        found.sort(key=rank)
+        out.extend(found)  # stable: newest first within a rank
+        return out
+
+    # -- consistency with the current pins (an ordering hint only) ----------------------------
+
+    def note_pins(self, pins: Mapping[str, Candidate]) -> None:
+        self.pins = pins
+
+    def _pinned_version(self, name: str) -> OpamVersion | None:
+        c = self.pins.get(name)
+        return c.version if isinstance(c, PkgCandidate) else None
+
+    def _consistent(self, info: PkgInfo) -> bool:
+        if not self.pins:
+            return True
+        for part in conjuncts(info.depends):
+            if isinstance(part, Atom):
+                v = self._pinned_version(part.name)
+                if v is not None and not part.matches(v):
+                    return False
+        for a in info.conflicts:
+            v = self._pinned_version(a.name)
+            if v is not None and a.matches(v):
+                return False
+        return True
+
+    def _pinned_ok(self, f: Resolved) -> bool:
+        """Is no atom of this branch contradicted by a current pin?"""
+        for a in atoms_of(f):
+            v = self._pinned_version(a.name)
+            if v is not None and not a.matches(v):
+                return False
+        return True
+
+    # -- after the search ---------------------------------------------------------------------
+
+    def closure(self, chosen: Mapping[str, PkgInfo]) -> dict[str, PkgInfo]:
+        """The chosen versions reachable from the roots (first satisfied branch of each ``|``)."""
+        out: dict[str, PkgInfo] = {}
+        stack = list(reversed(self.roots))
+        while stack:
+            name = stack.pop()
+            if name in out:
+                continue
+            out[name] = info = chosen[name]
+            stack.extend(a.name for a in _followed_atoms(info.depends, chosen))
+        return out
+
+    def edges(self, info: PkgInfo, chosen: Mapping[str, PkgInfo]) -> tuple[Atom, ...]:
+        """Every conjunct atom, and the atoms of each satisfied ``|`` branch."""
+        return tuple(_satisfied_atoms(info.depends, chosen))
+
+
+def _sat(f: Resolved, chosen: Mapping[str, PkgInfo]) -> bool:
+    if isinstance(f, Atom):
+        c = chosen.get(f.name)
+        return c is not None and f.matches(c.version)
+    if isinstance(f, And):
+        return all(_sat(x, chosen) for x in f.items)
+    return any(_sat(x, chosen) for x in f.items)
+
+
+def _followed_atoms(f: Resolved | None, chosen: Mapping[str, PkgInfo]) -> list[Atom]:
+    if f is None:
+        return []
+    if isinstance(f, Atom):
+        return [f]
+    if isinstance(f, And):
+        return [a for x in f.items for a in _followed_atoms(x, chosen)]
+    first = next(x for x in f.items if _sat(x, chosen))
+    return _followed_atoms(first, chosen)
+
+
+def _satisfied_atoms(f: Resolved | None, chosen: Mapping[str, PkgInfo]) -> list[Atom]:
+    if f is None:
+        return []
+    if isinstance(f, Atom):
+        return [f]
+    if isinstance(f, And):
+        return [a for x in f.items for a in _satisfied_atoms(x, chosen)]
+    return [a for x in f.items if _sat(x, chosen) for a in _satisfied_atoms(x, chosen)]
+
