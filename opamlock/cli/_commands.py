@@ -5,3 +5,4 @@ One line per module keeps concurrent edits from colliding.
 
 from __future__ import annotations
 from opamlock.cli import image  # noqa: F401
+from opamlock.cli import build  # noqa: F401
