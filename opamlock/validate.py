@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from opamlock.env import PlatformVars, SolveFlags, package_env
+from opamlock.env import PlatformVars, SolveFlags, conflicts_env, package_env
 from opamlock.formula import And, Atom, Or, Resolved, atoms_of
 from opamlock.package import Package
 from opamlock.version import OpamVersion
@@ -102,7 +102,7 @@ def validate_packages(
         if not _holds(deps, chosen):
             missing = [str(a) for a in atoms_of(deps) if not _holds(a, chosen)]
             out.append(Violation(pkg.nv, f"depends does not hold ({deps}); unmet: {', '.join(missing)}"))
-        for a in atoms_of(pkg.conflicts_formula().resolve(env)):
+        for a in atoms_of(pkg.conflicts_formula().resolve(conflicts_env(platform, name, str(version)))):
             v = chosen.get(a.name)
             if a.name != name and v is not None and a.matches(v):
                 out.append(Violation(pkg.nv, f"conflicts with {a}, but {a.name}.{v} is chosen"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from opamlock.formula import Atom, Or, Resolved
+from opamlock.formula import Atom, Or, Resolved, VConstraint
 from opamlock.opamfile import ast
 from opamlock.solver.candidates import Absent, Branch, PkgCandidate, PkgInfo
 from opamlock.solver.factory import Factory
@@ -32,7 +32,11 @@ def request_text(request: Sequence[Atom]) -> str:
 
 
 def _atom_cli(a: Atom) -> str:
-    c = str(a.vf)
+    """An atom as one would type it to opam: ``name``, ``name.1.0``, ``name<4.08``."""
+    vf = a.vf
+    if isinstance(vf, VConstraint):
+        return f"{a.name}.{vf.version}" if vf.op == "=" else f"{a.name}{vf.op}{vf.version}"
+    c = str(vf)
     return f"{a.name} {{{c}}}" if c else a.name
 
 
@@ -82,6 +86,18 @@ class _Chain:
             self.emit(depth, f"{who} requires {atom}, but no version of {atom.name} matches "
                              f"(the newest is {newest})")
             return
+        reasons = {type(i.dead) for i in matching}
+        if reasons == {NotRequested}:
+            asked = next(r.atom for i in matching if isinstance(r := i.dead, NotRequested))
+            self.emit(depth, f"{who} requires {atom}, but the request asks for {_atom_cli(asked)}")
+            return
+        forcers = {r.by for i in matching if isinstance(r := i.dead, Restricted)}
+        if reasons == {Restricted} and len(forcers) == 1:
+            r0 = matching[0].dead
+            assert isinstance(r0, Restricted)
+            self.emit(depth, f"{who} requires {atom}, but {r0.example} requires {r0.atom} "
+                             f"(and {r0.by} is needed)")
+            return
         self.emit(depth, f"{who} requires {atom}, and every matching version is ruled out:")
         self.why_dead_group(matching, depth + 1)
 
@@ -103,10 +119,6 @@ class _Chain:
     def why_dead(self, i: PkgInfo, depth: int, others: int = 0) -> None:
         more = f" (and {others} older version{'s' if others > 1 else ''} likewise)" if others else ""
         r = i.dead
-        if i.nv in self.seen:
-            self.emit(depth, f"{i.nv}: see above{more}")
-            return
-        self.seen.add(i.nv)
         if isinstance(r, Unavailable):
             cond = i.package.field("available")
             text = render_filter(cond) if cond is not None else "false"
@@ -126,6 +138,10 @@ class _Chain:
                 self.emit(depth, f"{i.nv} is excluded{more}: {r.example} is required "
                                  f"and conflicts with {r.atom}")
         elif isinstance(r, Unsatisfiable):
+            if i.nv in self.seen:  # a dependency cycle: said already
+                self.emit(depth, f"{i.nv} cannot be installed (see above){more}")
+                return
+            self.seen.add(i.nv)
             self.why_unsat(i.nv + more, r.need, depth)
         else:
             self.emit(depth, f"{i.nv} is ruled out{more}")
@@ -157,6 +173,9 @@ def _reason_key(i: PkgInfo) -> str:
         return f"unsat:{r.need}"
     if isinstance(r, Restricted | Clash):
         return f"{type(r).__name__}:{r.other if isinstance(r, Clash) else r.by}"
+    if isinstance(r, Unavailable):
+        cond = i.package.field("available")
+        return "unavailable:" + (render_filter(cond) if cond is not None else "")
     return type(r).__name__
 
 

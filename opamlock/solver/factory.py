@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
-from opamlock.env import PlatformVars, SolveFlags, package_env
+from opamlock.env import PlatformVars, SolveFlags, conflicts_env, package_env
 from opamlock.formula import And, Atom, Or, Resolved, atoms_of, vmatch
 from opamlock.package import Package
 from opamlock.solver.candidates import Absent, Branch, Candidate, ClassPick, PkgCandidate, PkgInfo
@@ -85,7 +85,8 @@ class Factory:
         env = package_env(self.platform, name, str(version), root=name in self.roots, flags=self.flags)
         available = pkg.available(env)
         depends = pkg.depends_formula().resolve(env) if available else None
-        conflicts = tuple(atoms_of(pkg.conflicts_formula().resolve(env))) if available else ()
+        cenv = conflicts_env(self.platform, name, str(version))
+        conflicts = tuple(atoms_of(pkg.conflicts_formula().resolve(cenv))) if available else ()
         avoided = pkg.avoid or (self._avoid is not None and self._avoid(pkg))
         return PkgInfo(name, version, pkg, available, depends, conflicts, pkg.conflict_class, avoided)
 
