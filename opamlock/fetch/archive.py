@@ -147,11 +147,9 @@ def _prepare_parent(archive: str, root: str, member: _Member) -> Path:
     if not is_within(parent, root):
         raise UnsafeArchive(archive=archive, member=member.name, reason="would be written outside the target")
     target = os.path.join(parent, parts[-1])
-    if (
-        member.kind != "dir"
-        and os.path.lexists(target)
-        and (os.path.islink(target) or not os.path.isdir(target))
-    ):
+    if member.kind != "dir" and os.path.lexists(target):
+        if os.path.isdir(target) and not os.path.islink(target):
+            raise UnsafeArchive(archive=archive, member=member.name, reason="would replace a directory")
         os.unlink(target)  # never write through an existing link
     if member.kind == "symlink":
         resolved = os.path.realpath(os.path.join(parent, member.link))
@@ -222,18 +220,30 @@ def _extract_tar(archive: Path, root: str, label: str, strip_top: bool) -> Extra
         raw = [(m.name, _tar_kind(label, m), m.linkname, m.mode) for m in members]
         planned, top = _plan(label, raw, strip_top)
         for pm in planned:
-            _prepare_parent(label, root, pm)
-            link = pm.link if pm.kind in ("symlink", "hardlink") else ""
+            target = _prepare_parent(label, root, pm)
+            if pm.kind == "hardlink":
+                # Done here, not by tarfile: its fallback for a failed link re-extracts the
+                # target member by name, which recurses forever on a link to itself.
+                _hardlink(os.path.join(root, pm.link), target)
+                continue
+            link = pm.link if pm.kind == "symlink" else ""
             info = members[pm.index].replace(name=pm.name, linkname=link, deep=False)
             tf.extract(info, root, set_attrs=True, filter="data")
     return ExtractResult(len(planned), top)
+
+
+def _hardlink(src: str, target: Path) -> None:
+    try:
+        os.link(src, target, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(src, target)
 
 
 def _zip_members(archive: str, zf: zipfile.ZipFile) -> Iterator[tuple[str, str, str, int]]:
     for info in zf.infolist():
         mode = (info.external_attr >> 16) if info.create_system == 3 else 0
         fmt = stat.S_IFMT(mode)
-        if info.is_dir() or fmt == stat.S_IFDIR:
+        if info.filename.endswith("/") or fmt == stat.S_IFDIR:
             yield info.filename, "dir", "", 0o755
         elif fmt == stat.S_IFLNK:
             yield info.filename, "symlink", zf.read(info).decode("utf-8", errors="surrogateescape"), 0o777
