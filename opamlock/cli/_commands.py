@@ -6,3 +6,4 @@ One line per module keeps concurrent edits from colliding.
 from __future__ import annotations
 from opamlock.cli import image  # noqa: F401
 from opamlock.cli import build  # noqa: F401
+from opamlock.cli import solve  # noqa: F401
