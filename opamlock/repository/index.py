@@ -1,0 +1,231 @@
+"""The repository index and its on-disk cache.
+
+An index is everything a repository load produces, laid out so a warm load reads only a small
+table and touches each package's syntax tree only when that package is asked for:
+
+* ``names``: sorted as opam sorts names; ``versions[i]``: ascending opam order, collisions removed;
+* ``entries[i][j]``: ``(relpath, opam sha256, tree offset, tree length, opam offset, opam length,
+  files)``, offsets into one *blob* that holds marshalled compact trees and the raw opam bytes.
+
+Cache files live in ``$OPAMLOCK_CACHE/index`` (else ``$XDG_CACHE_HOME/opamlock/index``, else
+``~/.cache/opamlock/index``), named after the repository identity. A header records the cache
+format and a *stamp* of the code that wrote it (parser, encoding, version order), so an upgraded
+opamlock never trusts a stale tree. Files are written to a temporary name, fsynced and renamed
+into place; anything unreadable (truncated, corrupt, foreign) counts as a miss and is rebuilt.
+
+A second, tiny file per source location maps a stat fingerprint to the identity, so a warm load
+of a folder or archive need not hash its content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import mmap
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from opamlock.repository._parse import Parsed
+from opamlock.repository.source import LoadProblem, RawPackage
+from opamlock.version import version_key
+
+__all__ = ["CACHE_FORMAT", "Entry", "Index", "IndexCache", "build_index", "default_cache_dir", "name_key"]
+
+CACHE_FORMAT = 1
+_MAGIC = b"OPLKIDX\x01"
+_HEADER = struct.Struct("<8sQQI")
+
+# (relpath, opam sha256 hex, tree offset, tree length, opam offset, opam length, files)
+Entry = tuple[str, str, int, int, int, int, tuple[tuple[str, str], ...]]
+
+
+def name_key(name: str) -> tuple[tuple[str, str], ...]:
+    """opam's name order: letters compare case-insensitively first, then ``A`` before ``a``.
+
+    Checked against ``opam list -A --short``: ``ANSITerminal`` < ``aacplus`` and
+    ``conf-libMagickCore`` < ``conf-libmagic`` (character by character, not whole-string lowercase).
+    """
+    return tuple(zip(name.lower(), name, strict=True))
+
+
+def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$OPAMLOCK_CACHE/index``, else ``$XDG_CACHE_HOME/opamlock/index``, else ``~/.cache/…``."""
+    e = os.environ if env is None else env
+    if e.get("OPAMLOCK_CACHE"):
+        return Path(e["OPAMLOCK_CACHE"]) / "index"
+    if e.get("XDG_CACHE_HOME"):
+        return Path(e["XDG_CACHE_HOME"]) / "opamlock" / "index"
+    return Path.home() / ".cache" / "opamlock" / "index"
+
+
+@cache
+def code_stamp() -> str:
+    """A digest of the code whose output the cache stores: a change to it invalidates every entry."""
+    import opamlock.opamfile as opamfile_pkg
+    import opamlock.version as version_mod
+    from opamlock.repository import _parse, compact
+
+    h = hashlib.sha256(str(CACHE_FORMAT).encode())
+    paths: list[Path] = sorted(Path(opamfile_pkg.__file__).parent.glob("*.py"))
+    paths += [Path(m.__file__) for m in (version_mod, compact, _parse) if m.__file__]
+    paths.append(Path(__file__))
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:32]
+
+
+@dataclass(slots=True)
+class Index:
+    identity: str
+    names: tuple[str, ...]
+    versions: tuple[tuple[str, ...], ...]
+    entries: tuple[tuple[Entry, ...], ...]
+    collisions: tuple[tuple[str, str, str], ...]  # (name, kept spelling, dropped spelling)
+    problems: tuple[LoadProblem, ...]
+    blob: Any  # bytes or mmap: sliced lazily
+
+
+def build_index(identity: str, raw: Sequence[RawPackage], parsed: Sequence[Parsed],
+                problems: Sequence[LoadProblem]) -> tuple[Index, bytes]:
+    """Lay out parsed packages; files that failed to parse become problems, not entries."""
+    all_problems = list(problems)
+    blob = bytearray()
+    by_name: dict[str, dict[Any, list[tuple[str, Entry]]]] = {}
+    for pkg, (digest, tree, err) in zip(raw, parsed, strict=True):
+        if tree is None:
+            msg, line, col = err if err is not None else ("unparsable", 0, 0)
+            all_problems.append(LoadProblem(f"{pkg.relpath}/opam", msg, line, col))
+            continue
+        t_off = len(blob)
+        blob += tree
+        o_off = len(blob)
+        blob += pkg.opam
+        files = tuple((rel, hashlib.sha256(data).hexdigest()) for rel, data in pkg.files)
+        entry: Entry = (pkg.relpath, digest, t_off, len(tree), o_off, len(pkg.opam), files)
+        by_name.setdefault(pkg.name, {}).setdefault(version_key(pkg.version), []).append((pkg.version, entry))
+    names = tuple(sorted(by_name, key=name_key))
+    versions: list[tuple[str, ...]] = []
+    entries: list[tuple[Entry, ...]] = []
+    collisions: list[tuple[str, str, str]] = []
+    for name in names:
+        vs: list[str] = []
+        es: list[Entry] = []
+        for key in sorted(by_name[name]):
+            spellings = sorted(by_name[name][key])
+            # Equal versions spelled differently: keep the first in byte order, which is also the
+            # first met when walking the repository sorted (as git archive lays it out). On the
+            # 2026-08-22 snapshot this is what `opam list` shows (5.5.0+introcaml, not +introcaml0).
+            kept_v, kept_e = spellings[0]
+            vs.append(kept_v)
+            es.append(kept_e)
+            for dropped_v, _ in spellings[1:]:
+                if dropped_v != kept_v:
+                    collisions.append((name, kept_v, dropped_v))
+        versions.append(tuple(vs))
+        entries.append(tuple(es))
+    all_problems.sort(key=lambda p: (p.path, p.line, p.col))
+    idx = Index(identity, names, tuple(versions), tuple(entries), tuple(collisions),
+                tuple(all_problems), bytes(blob))
+    return idx, idx.blob
+
+
+def _atomic_write(path: Path, chunks: Sequence[bytes]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for c in chunks:
+                f.write(c)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class IndexCache:
+    """Index files keyed by identity, and location records mapping fingerprints to identities."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory if directory is not None else default_cache_dir()
+
+    def _index_path(self, identity: str) -> Path:
+        return self.directory / (hashlib.sha256(identity.encode()).hexdigest()[:40] + ".idx")
+
+    def _location_path(self, kind: str, location: str) -> Path:
+        key = hashlib.sha256(f"{kind}\0{location}".encode()).hexdigest()[:40]
+        return self.directory / (key + ".loc")
+
+    # -- location records -----------------------------------------------------------------------
+
+    def location_record(self, kind: str, location: str) -> tuple[str, str, object] | None:
+        """(fingerprint, identity, source record) saved by the last load of this location."""
+        try:
+            data = self._location_path(kind, location).read_bytes()
+            rec = marshal.loads(data)
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        if (isinstance(rec, tuple) and len(rec) == 4 and rec[0] == code_stamp()
+                and isinstance(rec[1], str) and isinstance(rec[2], str)):
+            return rec[1], rec[2], rec[3]
+        return None
+
+    def save_location(self, kind: str, location: str, fingerprint: str, identity: str,
+                      record: object) -> None:
+        data = marshal.dumps((code_stamp(), fingerprint, identity, record))  # type: ignore[arg-type]
+        # A cache that cannot be written only costs speed.
+        with contextlib.suppress(OSError):
+            _atomic_write(self._location_path(kind, location), [data])
+
+    # -- indexes -------------------------------------------------------------------------------
+
+    def load(self, identity: str) -> Index | None:
+        """The cached index for ``identity``, or None if absent or unusable."""
+        path = self._index_path(identity)
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < _HEADER.size:
+                    return None
+                mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            return None
+        try:
+            magic, index_len, blob_len, crc = _HEADER.unpack_from(mm, 0)
+            if magic != _MAGIC or _HEADER.size + index_len + blob_len != size:
+                return None
+            start = _HEADER.size
+            raw = mm[start : start + index_len]
+            if zlib.crc32(raw) != crc:
+                return None
+            fmt, stamp, ident, names, versions, entries, collisions, problems = marshal.loads(raw)
+            if fmt != CACHE_FORMAT or stamp != code_stamp() or ident != identity:
+                return None
+            blob = memoryview(mm)[start + index_len :]
+            return Index(ident, names, versions, entries, collisions,
+                         tuple(LoadProblem(*p) for p in problems), blob)
+        except (ValueError, TypeError, EOFError, struct.error):
+            return None
+
+    def save(self, idx: Index, blob: bytes) -> bool:
+        """Write ``idx`` atomically; False if the cache folder is not writable."""
+        problems = tuple((p.path, p.message, p.line, p.col) for p in idx.problems)
+        raw = marshal.dumps((CACHE_FORMAT, code_stamp(), idx.identity, idx.names, idx.versions,
+                             idx.entries, idx.collisions, problems))
+        header = _HEADER.pack(_MAGIC, len(raw), len(blob), zlib.crc32(raw))
+        try:
+            _atomic_write(self._index_path(idx.identity), [header, raw, blob])
+        except OSError:
+            return False
+        return True

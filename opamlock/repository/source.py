@@ -1,0 +1,417 @@
+"""Where a repository's files come from: a directory, a tarball, or a git commit.
+
+Each source answers two questions. *Quickly*: has this content been seen before (a git commit,
+or a stat fingerprint of a directory or archive recorded on an earlier load)? *Slowly*: what are
+its packages (read every ``opam`` file and its ``files/``)?
+
+Package discovery follows opam (``OpamRepositoryState.load_opams_from_dir``): below
+``packages/``, a folder holding a regular file ``opam`` is the package ``name.version`` named by
+the folder (split at the first ``.``), and opam does not look deeper inside it; other folders are
+searched recursively. A package's ``files/`` folder is part of its definition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from opamlock.errors import OpamlockError
+from opamlock.repository import _tar
+
+__all__ = [
+    "DirSource",
+    "GitSource",
+    "LoadProblem",
+    "RawPackage",
+    "RepositoryError",
+    "Source",
+    "TarSource",
+    "content_identity",
+    "open_source",
+]
+
+_NAME = re.compile(r"[A-Za-z0-9_+\-]+\Z")
+_VERSION = re.compile(r"[A-Za-z0-9_+.~\-]+\Z")
+
+
+class RepositoryError(OpamlockError):
+    """A repository that cannot be found, read or checked out."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProblem:
+    """Something in a repository that opam would skip (and so do we), kept to be reported."""
+
+    path: str
+    message: str
+    line: int = 0
+    col: int = 0
+
+    def render(self) -> str:
+        if self.line:
+            return f"{self.path}:{self.line}:{self.col}: {self.message}"
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class RawPackage:
+    """One package folder as read from a source, before parsing."""
+
+    relpath: str  # the package folder, relative to the repository root: packages/foo/foo.1.0
+    name: str
+    version: str
+    opam: bytes
+    files: tuple[tuple[str, bytes], ...]  # (path below files/, content), sorted by path
+
+
+def content_identity(packages: Iterable[RawPackage]) -> str:
+    """``sha256:`` over the sorted (path, sha256 of bytes) of every opam file and ``files/`` entry.
+
+    The same content gives the same identity whether it came from a folder or an archive.
+    """
+    lines: list[str] = []
+    for p in packages:
+        lines.append(f"{p.relpath}/opam\0{hashlib.sha256(p.opam).hexdigest()}\n")
+        for rel, data in p.files:
+            lines.append(f"{p.relpath}/files/{rel}\0{hashlib.sha256(data).hexdigest()}\n")
+    lines.sort()
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode("utf-8", "surrogateescape"))
+    return "sha256:" + h.hexdigest()
+
+
+def _split_nv(dirname: str) -> tuple[str, str] | None:
+    name, dot, version = dirname.partition(".")
+    if not dot or not _NAME.match(name) or not _VERSION.match(version):
+        return None
+    return name, version
+
+
+def _make_package(relpath: str, opam: bytes, files: list[tuple[str, bytes]],
+                  problems: list[LoadProblem]) -> RawPackage | None:
+    nv = _split_nv(PurePosixPath(relpath).name)
+    if nv is None:
+        problems.append(LoadProblem(relpath, "folder name is not NAME.VERSION; opam ignores it"))
+        return None
+    files.sort()
+    return RawPackage(relpath, nv[0], nv[1], opam, tuple(files))
+
+
+def group_files(
+    files: Iterable[tuple[str, bytes | memoryview]],
+) -> tuple[list[RawPackage], list[LoadProblem]]:
+    """Group a flat listing (paths relative to the repository root) into package folders."""
+    opams: dict[str, bytes | memoryview] = {}
+    others: list[tuple[str, bytes | memoryview]] = []
+    for path, data in files:
+        if not path.startswith("packages/"):
+            continue
+        head, _, base = path.rpartition("/")
+        if base == "opam":
+            opams[head] = data
+        else:
+            others.append((path, data))
+    # A folder holding `opam` below another package folder is not a package (opam stops there).
+    pkg_dirs: set[str] = set()
+    for d in sorted(opams):
+        parts = d.split("/")
+        if any("/".join(parts[:i]) in pkg_dirs for i in range(2, len(parts))):
+            continue
+        pkg_dirs.add(d)
+    pkg_files: dict[str, list[tuple[str, bytes]]] = {d: [] for d in pkg_dirs}
+    for path, data in others:
+        parts = path.split("/")
+        for i in range(2, len(parts) - 1):
+            if parts[i] == "files" and "/".join(parts[:i]) in pkg_dirs:
+                pkg_files["/".join(parts[:i])].append(("/".join(parts[i + 1:]), bytes(data)))
+                break
+    problems: list[LoadProblem] = []
+    out: list[RawPackage] = []
+    for d in sorted(pkg_dirs):
+        p = _make_package(d, bytes(opams[d]), pkg_files[d], problems)
+        if p is not None:
+            out.append(p)
+    return out, problems
+
+
+class Source:
+    """A place packages are read from. Subclasses fill in the three hooks."""
+
+    kind = "?"
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+    def default_name(self) -> str:
+        raise NotImplementedError
+
+    def fingerprint(self, record: object) -> str | None:
+        """A cheap key that changes whenever content may have changed, or None if unknown.
+
+        ``record`` is what :meth:`read` returned as its fingerprint record on an earlier load
+        (None if there was none); a directory needs it to know which paths to stat.
+        """
+        return None
+
+    def known_identity(self) -> str | None:
+        """The identity when it can be known without reading the content (a git commit)."""
+        return None
+
+    def read(self) -> tuple[list[RawPackage], list[LoadProblem], object]:
+        """Every package, the problems met, and a record for :meth:`fingerprint` next time."""
+        raise NotImplementedError
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    # ctime too: an edit that keeps the size and restores the mtime still changes it.
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+
+class DirSource(Source):
+    """A checked-out repository folder (holding ``packages/``)."""
+
+    kind = "dir"
+
+    def __init__(self, location: str, root: Path) -> None:
+        super().__init__(location)
+        self.root = root
+
+    def default_name(self) -> str:
+        return self.root.resolve().name or "repository"
+
+    def fingerprint(self, record: object) -> str | None:
+        # Every folder on the known structure and every file read: adding or removing anything
+        # changes some folder's mtime, and editing a file changes its own.
+        if not isinstance(record, tuple):
+            return None
+        root = str(self.root)
+        h = hashlib.sha256()
+        try:
+            stats = [_stat_key(os.stat(root + "/" + rel)) for rel in record]
+        except OSError:
+            return None
+        h.update(repr(stats).encode())
+        h.update(repr(record).encode())
+        return "dir:" + h.hexdigest()
+
+    def read(self) -> tuple[list[RawPackage], list[LoadProblem], object]:
+        pkgs_dir = self.root / "packages"
+        if not pkgs_dir.is_dir():
+            raise RepositoryError(f"{self.location}: no packages/ folder",
+                                  hint="an opam repository holds packages/NAME/NAME.VERSION/opam")
+        watched: list[str] = ["packages"]
+        out: list[RawPackage] = []
+        problems: list[LoadProblem] = []
+        stack = ["packages"]
+        root = str(self.root)
+        while stack:
+            rel = stack.pop()
+            try:
+                with os.scandir(root + "/" + rel) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as e:
+                problems.append(LoadProblem(rel, f"cannot read folder: {e.strerror}"))
+                continue
+            opam = next((e for e in entries if e.name == "opam" and e.is_file()), None)
+            if opam is None:
+                subdirs = [e.name for e in entries if e.is_dir()]
+                for name in reversed(subdirs):
+                    watched.append(f"{rel}/{name}")
+                    stack.append(f"{rel}/{name}")
+                continue
+            watched.append(f"{rel}/opam")
+            files: list[tuple[str, bytes]] = []
+            try:
+                data = Path(opam.path).read_bytes()
+                if any(e.name == "files" and e.is_dir() for e in entries):
+                    self._read_files(f"{rel}/files", files, watched)
+            except OSError as e:
+                problems.append(LoadProblem(rel, f"cannot read: {e.strerror}"))
+                continue
+            p = _make_package(rel, data, files, problems)
+            if p is not None:
+                out.append(p)
+        out.sort(key=lambda p: p.relpath)
+        return out, problems, tuple(watched)
+
+    def _read_files(self, rel: str, out: list[tuple[str, bytes]], watched: list[str]) -> None:
+        base = self.root / rel
+        watched.append(rel)
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            sub = Path(dirpath).relative_to(base).as_posix()
+            for d in dirnames:
+                watched.append(f"{rel}/{d}" if sub == "." else f"{rel}/{sub}/{d}")
+            for f in sorted(filenames):
+                path = Path(dirpath) / f
+                if not path.is_file():
+                    continue
+                name = f if sub == "." else f"{sub}/{f}"
+                watched.append(f"{rel}/{name}")
+                out.append((name, path.read_bytes()))
+
+
+def _strip_top(files: list[tuple[str, memoryview]]) -> list[tuple[str, memoryview]]:
+    """git-archive style archives put everything in one top folder; make paths root-relative."""
+    if any(p.startswith("packages/") for p, _ in files):
+        return files
+    tops = {p.split("/", 1)[0] for p, _ in files if "/" in p}
+    if len(tops) == 1:
+        (top,) = tops
+        n = len(top) + 1
+        return [(p[n:], d) for p, d in files if p.startswith(top + "/")]
+    return files
+
+
+class TarSource(Source):
+    """A ``.tar.gz``/``.tgz``/``.tar`` of a repository, read in memory without unpacking."""
+
+    kind = "tar"
+
+    def __init__(self, location: str, path: Path) -> None:
+        super().__init__(location)
+        self.path = path
+
+    def default_name(self) -> str:
+        name = self.path.name
+        for suffix in (".tar.gz", ".tgz", ".tar"):
+            if name.endswith(suffix):
+                return name[: -len(suffix)]
+        return name
+
+    def fingerprint(self, record: object) -> str | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return f"tar:{self.path.resolve()}:{_stat_key(st)}"
+
+    def read(self) -> tuple[list[RawPackage], list[LoadProblem], object]:
+        try:
+            data = self.path.read_bytes()
+        except OSError as e:
+            raise RepositoryError(f"{self.location}: cannot read: {e.strerror}") from e
+        return _read_tar(self.location, data)
+
+
+def _read_tar(location: str, data: bytes) -> tuple[list[RawPackage], list[LoadProblem], object]:
+    try:
+        tar = _tar.decompress(data)
+        files = _strip_top(list(_tar.iter_files(tar)))
+    except _tar.TarError as e:
+        raise RepositoryError(f"{location}: {e}", hint="expected a .tar.gz of an opam repository") from e
+    if not any(p.startswith("packages/") for p, _ in files):
+        raise RepositoryError(f"{location}: the archive has no packages/ folder",
+                              hint="an opam repository holds packages/NAME/NAME.VERSION/opam")
+    pkgs, problems = group_files(files)
+    return pkgs, problems, None
+
+
+def _run_git(args: list[str], cwd: Path | None = None) -> bytes:
+    try:
+        r = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError as e:
+        raise RepositoryError("git is not installed", hint="install git to load git repositories") from e
+    if r.returncode != 0:
+        msg = r.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RepositoryError(f"git {' '.join(args[:2])} failed: {msg[-1] if msg else r.returncode}")
+    return r.stdout
+
+
+class GitSource(Source):
+    """A git repository (local path or URL) at a commit; content is read with ``git archive``."""
+
+    kind = "git"
+
+    def __init__(self, location: str, url: str, commit: str | None, mirror_dir: Path) -> None:
+        super().__init__(location)
+        self.url = url
+        self.ref = commit
+        self.mirror_dir = mirror_dir
+        self._commit: str | None = None
+        self._gitdir: Path | None = None
+
+    def default_name(self) -> str:
+        tail = self.url.rstrip("/").rsplit("/", 1)[-1]
+        return tail.removesuffix(".git") or "repository"
+
+    def _local_path(self) -> Path | None:
+        if self.url.startswith("file://"):
+            return Path(self.url[len("file://"):])
+        if "://" not in self.url:
+            return Path(self.url)
+        return None
+
+    def _repo(self) -> Path:
+        if self._gitdir is not None:
+            return self._gitdir
+        local = self._local_path()
+        if local is not None:
+            if not local.exists():
+                raise RepositoryError(f"{self.location}: no such git repository")
+            self._gitdir = local
+            return local
+        # A remote: keep a bare mirror in the cache, fetched on demand.
+        key = hashlib.sha256(self.url.encode()).hexdigest()[:24]
+        mirror = self.mirror_dir / f"{key}.git"
+        if not mirror.exists():
+            self.mirror_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.mirror_dir / f"{key}.tmp-{os.getpid()}"
+            _run_git(["clone", "--bare", "--quiet", self.url, str(tmp)])
+            os.replace(tmp, mirror)
+        self._gitdir = mirror
+        return mirror
+
+    def known_identity(self) -> str | None:
+        return "git:" + self.commit()
+
+    def commit(self) -> str:
+        if self._commit is None:
+            repo = self._repo()
+            ref = self.ref or "HEAD"
+            try:
+                out = _run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=repo)
+            except RepositoryError:
+                if self._local_path() is not None:
+                    raise RepositoryError(f"{self.location}: no commit {ref!r}") from None
+                _run_git(["fetch", "--quiet", "origin", ref], cwd=repo)
+                out = _run_git(["rev-parse", "--verify", "FETCH_HEAD^{commit}"], cwd=repo)
+            self._commit = out.decode().strip()
+        return self._commit
+
+    def read(self) -> tuple[list[RawPackage], list[LoadProblem], object]:
+        commit = self.commit()
+        data = _run_git(["archive", "--format=tar", commit, "--", "packages"], cwd=self._repo())
+        return _read_tar(f"{self.location}@{commit}", data)
+
+
+def open_source(spec: str | os.PathLike[str], commit: str | None, mirror_dir: Path) -> Source:
+    """Decide what kind of source ``spec`` names."""
+    text = os.fspath(spec)
+    if text.startswith("git+"):
+        url, _, frag = text[len("git+"):].partition("#")
+        return GitSource(text, url, commit or frag or None, mirror_dir)
+    if "://" in text:
+        raise RepositoryError(f"unsupported repository URL {text!r}",
+                              hint="use git+https://… or git+file://… for git, or a local folder or .tar.gz")
+    path = Path(text)
+    if path.is_dir():
+        if commit is None and (path / "packages").is_dir():
+            return DirSource(text, path)
+        if (path / ".git").exists() or (path / "HEAD").is_file():
+            return GitSource(text, text, commit, mirror_dir)
+        raise RepositoryError(f"{text}: not an opam repository (no packages/ folder)",
+                              hint="an opam repository holds packages/NAME/NAME.VERSION/opam")
+    if path.is_file():
+        if commit is not None:
+            raise RepositoryError(f"{text}: a commit can only be given for a git repository")
+        return TarSource(text, path)
+    raise RepositoryError(f"repository {text!r} not found",
+                          hint="give a folder holding packages/, a .tar.gz, or git+URL")
+
