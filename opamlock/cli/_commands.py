@@ -7,3 +7,4 @@ from __future__ import annotations
 from opamlock.cli import image  # noqa: F401
 from opamlock.cli import build  # noqa: F401
 from opamlock.cli import solve  # noqa: F401
+from opamlock.cli import fetch  # noqa: F401
