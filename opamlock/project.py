@@ -53,7 +53,7 @@ DEV_VERSION = "dev"
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+\-]*\Z")
 _COMMIT = re.compile(r"[0-9a-f]{40}\Z|[0-9a-f]{64}\Z")
 _VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
-_TOP_KEYS = ("repository", "solve", "pins", "mirage", "fetch")
+_TOP_KEYS = ("repository", "solve", "pins", "mirage", "fetch", "build")
 _SOLVE_KEYS = ("platforms", "with-test", "with-doc", "constraints")
 
 
@@ -106,6 +106,8 @@ class Config:
     pins: tuple[tuple[str, str], ...] = ()
     mirage: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     mirrors: tuple[str, ...] = ()
+    #: ``[build]``, owned by the build step; kept as given.
+    build: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def flags(self) -> SolveFlags:
@@ -170,7 +172,10 @@ class _Check:
         for k in d:
             if k not in keys:
                 where = f"{path}.{k}" if path else k
-                raise self.fail(where, "unknown key", hint=f"known keys here: {', '.join(keys)}")
+                hint = f"known keys here: {', '.join(keys)}"
+                if k in ("target", "platform", "platforms"):
+                    hint = 'platforms go under [solve]: platforms = [{ os = "linux", arch = "x86_64" }]'
+                raise self.fail(where, "unknown key", hint=hint)
 
     def string(self, d: Mapping[str, Any], key: str, path: str) -> str | None:
         v = d.get(key)
@@ -336,6 +341,7 @@ def parse_config(text: str, filename: str = CONFIG_FILENAME) -> Config:
     fetch = c.table(data.get("fetch", {}), "fetch")
     c.known(fetch, ("mirrors",), "fetch")
     mirrors = c.strings(fetch, "mirrors", "fetch")
+    build = c.table(data.get("build", {}), "build")
 
     return Config(
         repositories=repos,
@@ -347,6 +353,7 @@ def parse_config(text: str, filename: str = CONFIG_FILENAME) -> Config:
         pins=tuple(pins),
         mirage=MappingProxyType(mirage),
         mirrors=mirrors,
+        build=MappingProxyType(build),
     )
 
 
@@ -406,6 +413,11 @@ def render_config(config: Config, *, comment: bool = True) -> str:
     mirrors.extend(config.mirrors)
     fetch["mirrors"] = mirrors
     doc["fetch"] = fetch
+    if config.build:
+        build = tomlkit.table()
+        for k, v in _plain(config.build).items():
+            build[k] = v
+        doc["build"] = build
     return tomlkit.dumps(doc)
 
 

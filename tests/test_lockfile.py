@@ -31,16 +31,34 @@ MACOS = LockedPlatform(name="macos-arm64", vars=(("os", "macos"), ("arch", "arm6
 
 
 def pkg(name: str, version: str = "1.0", **kw: object) -> LockedPackage:
-    return LockedPackage(name=name, version=version, repository="opam-repository", opam_hash="sha256:" + name, **kw)  # type: ignore[arg-type]
+    return LockedPackage(
+        name=name, version=version, repository="opam-repository", opam_hash="sha256:" + name, **kw
+    )  # type: ignore[arg-type]
 
 
-def make_lock(packages: tuple[LockedPackage, ...], roots: tuple[LockedRoot, ...] | None = None,
-              platforms: tuple[LockedPlatform, ...] = (LINUX,)) -> Lock:
+def make_lock(
+    packages: tuple[LockedPackage, ...],
+    roots: tuple[LockedRoot, ...] | None = None,
+    platforms: tuple[LockedPlatform, ...] = (LINUX,),
+) -> Lock:
     if roots is None:
-        roots = (LockedRoot(name="app", version="dev", opam_file="app.opam", opam_hash="sha256:app",
-                            depends=tuple(Dependency(name=p.name) for p in packages if not p.platforms)),)
-    return Lock(inputs_hash="sha256:i", config_hash="sha256:c", repositories=(REPO,), platforms=platforms,
-                roots=roots, packages=packages)
+        roots = (
+            LockedRoot(
+                name="app",
+                version="dev",
+                opam_file="app.opam",
+                opam_hash="sha256:app",
+                depends=tuple(Dependency(name=p.name) for p in packages if not p.platforms),
+            ),
+        )
+    return Lock(
+        inputs_hash="sha256:i",
+        config_hash="sha256:c",
+        repositories=(REPO,),
+        platforms=platforms,
+        roots=roots,
+        packages=packages,
+    )
 
 
 GOLDEN = Path(__file__).parent.parent / "fixtures" / "projects" / "golden" / "small.lock"
@@ -49,10 +67,13 @@ GOLDEN = Path(__file__).parent.parent / "fixtures" / "projects" / "golden" / "sm
 def small_lock() -> Lock:
     return make_lock(
         (
-            pkg("lwt", "5.9.1", source=Source(url="https://example.org/lwt-5.9.1.tbz",
-                                              checksums=("sha256=11", "sha512=22")),
+            pkg(
+                "lwt",
+                "5.9.1",
+                source=Source(url="https://example.org/lwt-5.9.1.tbz", checksums=("sha256=11", "sha512=22")),
                 build=(("dune", "build", "-p", "%{name}%", "-j", "%{jobs}%"),),
-                depends=(Dependency(name="dune", kind="build"), Dependency(name="ocaml"))),
+                depends=(Dependency(name="dune", kind="build"), Dependency(name="ocaml")),
+            ),
             pkg("dune", "3.20.2", depends=(Dependency(name="ocaml"),)),
             pkg("ocaml", "5.4.0", flags=("compiler",)),
         )
@@ -69,8 +90,15 @@ def test_text_matches_golden_file() -> None:
 
 
 def test_packages_are_sorted_by_name_then_opam_version_order() -> None:
-    lock = make_lock((pkg("b"), pkg("a", "1.10", platforms=("linux-x86_64",)),
-                      pkg("a", "1.9", platforms=("macos-arm64",))), roots=(), platforms=(LINUX, MACOS))
+    lock = make_lock(
+        (
+            pkg("b"),
+            pkg("a", "1.10", platforms=("linux-x86_64",)),
+            pkg("a", "1.9", platforms=("macos-arm64",)),
+        ),
+        roots=(),
+        platforms=(LINUX, MACOS),
+    )
     assert [p.nv for p in lock.packages] == ["a.1.9", "a.1.10", "b.1.0"]
     assert lock.versions("macos-arm64") == {"a": "1.9", "b": "1.0"}
     assert lock.versions("linux-x86_64") == {"a": "1.10", "b": "1.0"}
@@ -121,10 +149,18 @@ def test_load_of_a_missing_lock_says_how_to_make_one(tmp_path: Path) -> None:
 
 
 def test_inputs_changes_name_what_changed() -> None:
-    old = LockInputs(roots=(("app.opam", "h1"), ("lib.opam", "h2")), config_hash="c",
-                     repositories=(("r", "git:1"),), platforms=(("linux", (("os", "linux"),)),))
-    new = LockInputs(roots=(("app.opam", "h1x"), ("cli.opam", "h3")), config_hash="c2",
-                     repositories=(("r", "git:2"),), platforms=(("linux", (("os", "linux"), ("x", "y"))),))
+    old = LockInputs(
+        roots=(("app.opam", "h1"), ("lib.opam", "h2")),
+        config_hash="c",
+        repositories=(("r", "git:1"),),
+        platforms=(("linux", (("os", "linux"),)),),
+    )
+    new = LockInputs(
+        roots=(("app.opam", "h1x"), ("cli.opam", "h3")),
+        config_hash="c2",
+        repositories=(("r", "git:2"),),
+        platforms=(("linux", (("os", "linux"), ("x", "y"))),),
+    )
     assert new.changes_from(old) == [
         "project opam file app.opam changed",
         "project opam file cli.opam was added",
@@ -135,8 +171,15 @@ def test_inputs_changes_name_what_changed() -> None:
     ]
     assert old.changes_from(old) == []
     assert old.hash() != new.hash()
-    assert old.hash() == LockInputs(roots=tuple(reversed(old.roots)), config_hash="c",
-                                    repositories=old.repositories, platforms=old.platforms).hash()
+    assert (
+        old.hash()
+        == LockInputs(
+            roots=tuple(reversed(old.roots)),
+            config_hash="c",
+            repositories=old.repositories,
+            platforms=old.platforms,
+        ).hash()
+    )
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -154,8 +197,9 @@ def test_write_if_changed_writes_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fail_at", ["fsync", "replace"])
-def test_a_failure_mid_write_leaves_the_old_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 fail_at: str) -> None:
+def test_a_failure_mid_write_leaves_the_old_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: str
+) -> None:
     path = tmp_path / "opamlock.lock"
     old = dumps(small_lock())
     path.write_text(old)
