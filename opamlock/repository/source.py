@@ -397,6 +397,9 @@ def open_source(spec: str | os.PathLike[str], commit: str | None, mirror_dir: Pa
     if text.startswith("git+"):
         url, _, frag = text[len("git+"):].partition("#")
         return GitSource(text, url, commit or frag or None, mirror_dir)
+    if "://" in text and (commit is not None or text.endswith(".git") or text.startswith(("git://", "ssh://"))):
+        url, _, frag = text.partition("#")
+        return GitSource(text, url, commit or frag or None, mirror_dir)
     if "://" in text:
         raise RepositoryError(f"unsupported repository URL {text!r}",
                               hint="use git+https://… or git+file://… for git, or a local folder or .tar.gz")
