@@ -4,6 +4,9 @@ One line per module keeps concurrent edits from colliding.
 """
 
 from __future__ import annotations
+
+# One import per line, appended by whoever adds a command: order carries no meaning here.
+# ruff: noqa: I001
 from opamlock.cli import image  # noqa: F401
 from opamlock.cli import build  # noqa: F401
 from opamlock.cli import solve  # noqa: F401

@@ -78,6 +78,7 @@ def image(
     if output is None:
         output = kernel.parent / ("disk.tar.gz" if fmt == "tar" else "disk.raw")
     output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".opamlock-image-", dir=output.parent) as tmp:
         disk = output if fmt == "raw" else Path(tmp) / "disk.raw"
         make_disk(kernel, disk, boot_args=boot_args, source_date_epoch=source_date_epoch)
