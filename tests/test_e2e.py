@@ -92,14 +92,16 @@ def test_lock_fetch_build_image_boot_twice(tmp_path: Path, served: tuple[Any, li
     lock = lockfile.load(lock_path)
     assert {p.name for p in lock.packages} == {"hello-kernel", "hello-support"}
 
-    # Fetch over HTTP into a fresh store; a second fetch finds everything present.
+    # Fetch over HTTP into a fresh store; a second, offline fetch finds everything present.
     store = Store(tmp_path / "store")
-    report = fetch(plan_from_lock(lock), store, jobs=2)
-    assert len(report.downloaded) == 2
+    runner = CliRunner()
+    fetch_args = ["fetch", "-C", str(ex.project), "--store", str(store.root)]
+    res = runner.invoke(main, fetch_args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
     assert sorted(requests) == ["/hello-kernel-1.0.0.tar.gz", "/hello-support-1.0.0.tar.gz"]
+    assert runner.invoke(main, [*fetch_args, "--offline"]).exit_code == 0
     assert len(fetch(plan_from_lock(lock), store, offline=True).present) == 2
 
-    runner = CliRunner()
     images = []
     for run in ("one", "two"):
         build_dir = tmp_path / f"build-{run}"
