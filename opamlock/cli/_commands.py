@@ -11,3 +11,4 @@ from opamlock.cli import image  # noqa: F401
 from opamlock.cli import build  # noqa: F401
 from opamlock.cli import solve  # noqa: F401
 from opamlock.cli import fetch  # noqa: F401
+from opamlock.cli import project_cmds  # noqa: F401
