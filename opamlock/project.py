@@ -57,6 +57,9 @@ _TOP_KEYS = ("repository", "solve", "pins", "mirage", "fetch", "build")
 _SOLVE_KEYS = ("platforms", "with-test", "with-doc", "constraints")
 
 
+_DOC_HINT = "docs/project.md describes every key of opamlock.toml"
+
+
 class InvalidConfig(OpamlockError):
     """``opamlock.toml`` is well-formed TOML but says something opamlock cannot use."""
 
@@ -161,7 +164,7 @@ class _Check:
         self.filename = filename
 
     def fail(self, path: str, msg: str, hint: str | None = None) -> InvalidConfig:
-        return InvalidConfig(f"{self.filename}: {path}: {msg}", hint=hint)
+        return InvalidConfig(f"{self.filename}: {path}: {msg}", hint=hint or _DOC_HINT)
 
     def table(self, v: Any, path: str) -> dict[str, Any]:
         if not isinstance(v, dict):
