@@ -74,7 +74,7 @@ def code_stamp() -> str:
     from opamlock.repository import _parse, compact
 
     h = hashlib.sha256(str(CACHE_FORMAT).encode())
-    paths: list[Path] = sorted(Path(opamfile_pkg.__file__).parent.glob("*.py"))
+    paths: list[Path] = sorted(Path(next(iter(opamfile_pkg.__path__))).glob("*.py"))
     paths += [Path(m.__file__) for m in (version_mod, compact, _parse) if m.__file__]
     paths.append(Path(__file__))
     for p in paths:
