@@ -12,8 +12,6 @@ from opamlock.cli import build  # noqa: F401
 from opamlock.cli import solve  # noqa: F401
 from opamlock.cli import fetch  # noqa: F401
 from opamlock.cli import project_cmds  # noqa: F401
-from opamlock.cli import list  # noqa: F401,A004
-from opamlock.cli import show  # noqa: F401
-from opamlock.cli import mirage_cmds  # noqa: F401
 from opamlock.cli import list  # noqa: F401
 from opamlock.cli import show  # noqa: F401
+from opamlock.cli import mirage_cmds  # noqa: F401
