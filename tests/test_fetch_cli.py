@@ -119,3 +119,28 @@ def test_config_mirrors_are_used(project: Path, tmp_path: Path) -> None:
         )
         r = CliRunner().invoke(main, ["fetch", "-C", str(project), "--store", str(tmp_path / "s")])
     assert r.exit_code == 0, r.output
+
+
+def test_rich_progress_bar_counts_items_and_bytes(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from opamlock.cli.fetch import _RichProgress
+    from opamlock.fetch import FetchSettings, Store, fetch, make_item
+    from opamlock.fetch.plan import FetchPlan
+
+    out = io.StringIO()
+    with FetchServer() as srv:
+        items = tuple(
+            make_item(f"p{i}.1", srv.route(f"/f{i}", Serve(bytes([i]) * 5000)), [sha(bytes([i]) * 5000)])
+            for i in range(3)
+        )
+        with Progress(console=Console(file=out, force_terminal=True, width=100)) as bar:
+            sink = _RichProgress(bar)
+            fetch(FetchPlan(items), Store(tmp_path / "s"), progress=sink, settings=FetchSettings())
+            (task,) = bar.tasks
+            assert (task.completed, task.total) == (3, 3)
+            assert task.fields["bytes"] == "15.0 kB"
+    assert out.getvalue()

@@ -140,3 +140,14 @@ def test_concurrent_writers_of_the_same_entry(tmp_path: Path) -> None:
 def test_default_cache_dir(env: dict[str, str], expected: Path) -> None:
     assert default_cache_dir(env) == expected
     assert Store.default(env).root == expected / "store"
+
+
+def test_clean_stale_removes_only_old_temp_files(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    store.tmp_dir.mkdir(parents=True)
+    old, young = store.tmp_dir / ".stage-old", store.tmp_dir / ".stage-young"
+    old.write_bytes(b"x")
+    young.write_bytes(b"y")
+    os.utime(old, (0, 0))
+    assert store.clean_stale() == 1
+    assert not old.exists() and young.exists()

@@ -82,8 +82,8 @@ class MultiHasher:
     lock that only knows the md5 (or only the sha512) of the same bytes still finds it.
     """
 
-    def __init__(self) -> None:
-        self._h = {a: hashlib.new(a) for a in ALGOS}
+    def __init__(self, algos: Iterable[Algo] = ALGOS) -> None:
+        self._h = {a: hashlib.new(a) for a in algos}
         self.size = 0
 
     def update(self, data: bytes | memoryview) -> None:
@@ -95,8 +95,8 @@ class MultiHasher:
         return self._h[algo].hexdigest()
 
     def digests(self) -> tuple[Checksum, ...]:
-        """Every digest, strongest first."""
-        return tuple(Checksum(a, self._h[a].hexdigest()) for a in reversed(ALGOS))
+        """Every digest computed, strongest first."""
+        return tuple(Checksum(a, self._h[a].hexdigest()) for a in reversed(ALGOS) if a in self._h)
 
     def first_mismatch(self, expected: Iterable[Checksum]) -> tuple[Checksum, str] | None:
         """The strongest expected checksum that disagrees, with the actual hex, or None if all agree."""
@@ -107,9 +107,9 @@ class MultiHasher:
         return None
 
 
-def hash_file(path: Path) -> MultiHasher:
-    """Stream a file through every algorithm."""
-    h = MultiHasher()
+def hash_file(path: Path, algos: Iterable[Algo] = ALGOS) -> MultiHasher:
+    """Stream a file through the given algorithms (all by default)."""
+    h = MultiHasher(algos)
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
             h.update(chunk)

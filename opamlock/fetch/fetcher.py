@@ -125,6 +125,7 @@ def fetch(
 
     errors: list[FetchError] = []
     if missing:
+        store.clean_stale()
         if progress is not None:
             progress.start(len(missing))
         on_bytes = progress.advance_bytes if progress is not None else (lambda n: None)

@@ -16,12 +16,13 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from opamlock.fetch.checksum import Checksum, MultiHasher, hash_file, sort_strongest_first
+from opamlock.fetch.checksum import Checksum, MultiHasher, hash_file, sort_strongest_first, strongest
 from opamlock.fetch.errors import ChecksumMismatch, FetchError
 
 
@@ -93,7 +94,7 @@ class Store:
             if not p.is_file():
                 continue
             if verify and isinstance(key, Checksum):
-                h = hash_file(p)
+                h = hash_file(p, {c.algo for c in checksums})
                 if h.hexdigest(key.algo) != key.hex:
                     with contextlib.suppress(FileNotFoundError):
                         p.unlink()
@@ -102,6 +103,19 @@ class Store:
                     continue  # the lock contradicts itself; let the download report it
             return p
         return None
+
+    def clean_stale(self, max_age: float = 24 * 3600) -> int:
+        """Remove temp files left by fetchers that died; younger ones may belong to a live fetch."""
+        removed = 0
+        if not self.tmp_dir.is_dir():
+            return 0
+        cutoff = time.time() - max_age
+        for p in self.tmp_dir.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if p.lstat().st_mtime < cutoff:
+                    p.unlink()
+                    removed += 1
+        return removed
 
     def stage(self) -> Staging:
         """A fresh temp file that can become an entry; use as a context manager."""
@@ -198,14 +212,20 @@ class Staging:
             self._f.flush()
             os.fsync(self._f.fileno())
             self._f.close()
-            on_disk = hash_file(self.path)
-            bad = on_disk.first_mismatch(expected)
+            bad = self.hasher.first_mismatch(expected)
             if bad is not None:
                 raise ChecksumMismatch(package=package, url=url, expected=bad[0], actual=bad[1])
-            if on_disk.digests() != self.hasher.digests():
+            # What enters the store is the file, not the stream: re-read it with the strongest
+            # algorithm. One algorithm suffices: the stream's other digests are of the same bytes.
+            best = strongest(expected)
+            algo = best.algo if best is not None else "sha512"
+            on_disk = hash_file(self.path, (algo,)).hexdigest(algo)
+            if best is not None and on_disk != best.hex:
+                raise ChecksumMismatch(package=package, url=url, expected=best, actual=on_disk)
+            if on_disk != self.hasher.hexdigest(algo):
                 raise FetchError(f"staged file {self.path} changed on disk while fetching {package}")
             os.chmod(self.path, 0o444)
-            keys: list[StoreKey] = [*on_disk.digests(), *extra_keys]
+            keys: list[StoreKey] = [*self.hasher.digests(), *extra_keys]
             primary = self.store.path_for(keys[0])
             self.store._place(self.path, primary)
             self._done = True
