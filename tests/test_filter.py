@@ -10,7 +10,7 @@ import pytest
 from opamlock.filter import FValue, and3, eval_bool, eval_filter, expand_string, lookup, or3, to_bool
 from opamlock.opamfile import ast
 
-B, S, I, G = ast.Bool, ast.String, ast.Ident, ast.Group
+B, S, I, G = ast.Bool, ast.String, ast.Ident, ast.Group  # noqa: E741
 
 
 def AND(a: ast.Value, b: ast.Value) -> ast.Logop:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from opamlock.version import InvalidVersion, OpamVersion, compare_versions, version_key
 
 # The ordered sequence from opam's manual ("Version ordering").
-MANUAL = ["~~", "~", "~beta2", "~beta10", "0.1", "1.0~beta", "1.0", "1.0-test", "1.0.1", "1.0.10", "dev", "trunk"]
+MANUAL = [
+    "~~", "~", "~beta2", "~beta10", "0.1", "1.0~beta", "1.0", "1.0-test", "1.0.1", "1.0.10", "dev", "trunk",
+]
 
 
 def test_manual_sequence_is_strictly_increasing() -> None:
-    for a, b in zip(MANUAL, MANUAL[1:], strict=False):
+    for a, b in itertools.pairwise(MANUAL):
         assert compare_versions(a, b) == -1, (a, b)
         assert compare_versions(b, a) == 1, (b, a)
         assert OpamVersion(a) < OpamVersion(b)

@@ -7,6 +7,7 @@ Each property is checked against an independent, direct transcription of Debian'
 
 from __future__ import annotations
 
+import itertools
 from functools import cmp_to_key
 
 from hypothesis import given, settings
@@ -114,7 +115,7 @@ def test_sort_by_key_equals_sort_by_comparison(vs: list[str]) -> None:
     by_key = sorted(vs, key=version_key)
     by_cmp = sorted(vs, key=cmp_to_key(compare_versions))
     assert [version_key(v) for v in by_key] == [version_key(v) for v in by_cmp]
-    for a, b in zip(by_key, by_key[1:], strict=False):
+    for a, b in itertools.pairwise(by_key):
         assert compare_versions(a, b) <= 0
 
 
