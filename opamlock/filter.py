@@ -75,7 +75,12 @@ def _resolve_scoped(pkg: str, var: str, env: FilterEnv) -> FValue:
         if v is not None:
             return v
         own = env.get("name")
-        return env.get(f"{own}:{var}") if isinstance(own, str) else None
+        if isinstance(own, str):
+            v = env.get(f"{own}:{var}")
+            if v is not None:
+                return v
+        # In a package's own file, ``name`` and ``version`` *are* its variables.
+        return env.get(var) if var in ("name", "version") else None
     return env.get(f"{pkg}:{var}")
 
 
