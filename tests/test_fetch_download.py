@@ -27,7 +27,7 @@ from opamlock.fetch import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "fetch"))
-from fetch_server import Drop, FetchServer, Serve, Status
+from fetch_server import Drop, FetchServer, Hangup, Serve, Status
 
 FAST = FetchSettings(connect_timeout=2, read_timeout=2, retries=3, backoff_factor=0.001, body_retries=2)
 DATA = b"opamlock fetch test payload\n" * 4096  # ~112 KiB: several chunks
@@ -76,6 +76,13 @@ def test_5xx_twice_then_200_succeeds(server: FetchServer, store: Store) -> None:
     url = server.route("/flaky", Status(503), Status(500), Serve(DATA))
     report = fetch(FetchPlan((item(url),)), store, settings=FAST)
     assert server.hits("/flaky") == 3
+    assert report.results[0].path.read_bytes() == DATA
+
+
+def test_connection_closed_before_response_is_retried(server: FetchServer, store: Store) -> None:
+    url = server.route("/hangup", Hangup(), Hangup(), Serve(DATA))
+    report = fetch(FetchPlan((item(url),)), store, settings=FAST)
+    assert server.hits("/hangup") == 3
     assert report.results[0].path.read_bytes() == DATA
 
 
@@ -202,6 +209,7 @@ def test_same_bytes_downloaded_once(server: FetchServer, store: Store) -> None:
     assert server.hits("/shared") == 1
     assert [r.item.package for r in report.results] == ["a.1", "b.1"]
     assert report.results[0].path == report.results[1].path
+    assert report.bytes_downloaded == len(DATA)
 
 
 def test_parallel_fetch_of_many_items(server: FetchServer, store: Store) -> None:

@@ -51,11 +51,12 @@ class FetchReport:
 
     @property
     def bytes_downloaded(self) -> int:
-        return sum(r.size for r in self.downloaded)
+        """Bytes that came over the wire; items sharing one file count once."""
+        return sum({r.path: r.size for r in self.downloaded}.values())
 
     @property
     def bytes_present(self) -> int:
-        return sum(r.size for r in self.present)
+        return sum({r.path: r.size for r in self.present}.values())
 
     def path(self, item: FetchItem) -> Path:
         """The store path of ``item`` (KeyError if it is not in this report)."""
