@@ -218,15 +218,23 @@ def _read_previous(project: Project) -> tuple[Lock | None, str | None, tuple[str
         return None, text, (f"ignored the previous lock, which cannot be read: {e.message}",)
 
 
-def check_lock(project: Project, options: LockOptions = LockOptions()) -> Freshness:
-    """Is ``opamlock.lock`` up to date with every input? Never solves, never writes."""
+def check_lock(
+    project: Project,
+    options: LockOptions = LockOptions(),
+    *,
+    repositories: Sequence[OpenedRepository] | None = None,
+) -> Freshness:
+    """Is ``opamlock.lock`` up to date with every input? Never solves, never writes.
+
+    ``repositories`` replaces loading the configured ones (for callers that already have them).
+    """
     platforms = project.config.effective_platforms(options.var_overrides)
     previous, text, notes = _read_previous(project)
     if text is None:
         return Freshness(False, ("opamlock.lock is missing",))
     if previous is None:
         return Freshness(False, notes)
-    repos = open_repositories(project)
+    repos = open_repositories(project) if repositories is None else repositories
     now = current_inputs(project, repos, platforms, options)
     reasons: list[str] = []
     if previous.inputs().hash() != previous.inputs_hash:
@@ -398,8 +406,16 @@ def _source_date_epoch(repos: Sequence[OpenedRepository]) -> int:
     return max(known, default=0)
 
 
-def lock_project(project: Project, options: LockOptions = LockOptions()) -> LockResult:
-    """Solve the project for every platform and write ``opamlock.lock`` if its text changed."""
+def lock_project(
+    project: Project,
+    options: LockOptions = LockOptions(),
+    *,
+    repositories: Sequence[OpenedRepository] | None = None,
+) -> LockResult:
+    """Solve the project for every platform and write ``opamlock.lock`` if its text changed.
+
+    ``repositories`` replaces loading the configured ones (for callers that already have them).
+    """
     previous, _text, notes = _read_previous(project)
     known = {p.name for p in project.packages}
     if previous is not None:
@@ -411,7 +427,7 @@ def lock_project(project: Project, options: LockOptions = LockOptions()) -> Lock
                 hint="name a package that `opamlock tree` shows, or use --upgrade to re-solve everything",
             )
     platforms = project.config.effective_platforms(options.var_overrides)
-    repos = open_repositories(project)
+    repos = open_repositories(project) if repositories is None else repositories
     config = project.config
     universe = ProjectUniverse(
         _layer(repos),
