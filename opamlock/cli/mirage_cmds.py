@@ -167,6 +167,7 @@ def audit_command(packages: tuple[str, ...], all_: bool, target: str, repos: tup
     from opamlock.mirage.report import render
     from opamlock.mirage.rules import default_rules
     from opamlock.repository import load_universe
+    from opamlock.version import OpamVersion
 
     if all_ and packages:
         raise UsageError("give packages or --all, not both")
@@ -179,7 +180,7 @@ def audit_command(packages: tuple[str, ...], all_: bool, target: str, repos: tup
     rules = default_rules().with_project(_mirage_table(root) if root is not None and not repos else {})
     universe = load_universe(specs)
     auditor = Auditor(universe, target=target, rules=rules)
-    wanted = None
+    wanted: list[tuple[str, OpamVersion | None]] | None = None
     if not all_:
         wanted = []
         for text in packages:

@@ -120,7 +120,8 @@ class Rules:
             )
         edges = dict(self.edges)
         for i, e in enumerate(table.get("allow-edge", [])):
-            edges[_edge_key(e, f"{origin}: mirage.allow-edge[{i}]")] = _edge(e, origin, i)
+            key = _edge_key(e, f"{origin}: mirage.allow-edge[{i}]")
+            edges[key] = _edge(e, origin)
         return replace(self, allowed={**self.allowed, **allow}, edges=edges)
 
 
@@ -130,7 +131,7 @@ def _edge_key(e: Any, where: str) -> tuple[str, str]:
     return (e["from"], e["to"])
 
 
-def _edge(e: Mapping[str, str], origin: str, i: int) -> EdgeRule:
+def _edge(e: Mapping[str, str], origin: str) -> EdgeRule:
     return EdgeRule(e["from"], e["to"], e["reason"], origin=origin)
 
 
@@ -156,7 +157,8 @@ def rules_from_dict(data: Mapping[str, Any], where: str = "<rules>") -> Rules:
     dune = _table(data, "dune", where)
     edges: dict[tuple[str, str], EdgeRule] = {}
     for i, e in enumerate(data.get("edge", [])):
-        edges[_edge_key(e, f"{where}: edge[{i}]")] = _edge(e, "opamlock rules", i)
+        key = _edge_key(e, f"{where}: edge[{i}]")
+        edges[key] = _edge(e, "opamlock rules")
     return Rules(
         platform={str(k): str(v) for k, v in _table(data, "platform", where).items()},
         unix_markers=frozenset(_strs(unix, "markers", where)),
