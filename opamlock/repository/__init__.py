@@ -51,10 +51,7 @@ class RepositoryParseError(LocatedError):
 
 
 @contextmanager
-def _progress(enabled: bool, total: int, what: str) -> Iterator[Callable[[int], None]]:
-    if not enabled:
-        yield lambda n: None
-        return
+def _bar(total: int, what: str) -> Iterator[Callable[[int], None]]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -90,8 +87,10 @@ def _index_for(source: Source, cache: IndexCache, progress: bool | None):  # typ
             return idx
     show = progress if progress is not None else (sys.stderr.isatty() and len(raw) >= _PROGRESS_MIN)
     items = [(p.opam, f"{source.location}/{p.relpath}/opam") for p in raw]
-    with _progress(bool(show), len(items), f"parsing {source.location}") as advance:
-        parsed = _parse.parse_all(items, on_progress=advance)
+    if show:
+        parsed = _parse.parse_all(items, progress=lambda n: _bar(n, f"parsing {source.location}"))
+    else:
+        parsed = _parse.parse_all(items)
     idx, blob = build_index(identity, raw, parsed, problems)
     if cache.save(idx, blob):
         # Re-open what was written, so the fresh load and later ones share one (mapped) layout.

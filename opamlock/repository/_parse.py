@@ -12,6 +12,7 @@ import marshal
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 
 from opamlock.repository import compact
 
@@ -43,24 +44,35 @@ def _parse_chunk(chunk: list[tuple[bytes, str]]) -> list[Parsed]:
     return [parse_one(data, name) for data, name in chunk]
 
 
+Progress = Callable[[int], AbstractContextManager[Callable[[int], None]]]
+
+
+def _no_progress(total: int) -> AbstractContextManager[Callable[[int], None]]:
+    return nullcontext(lambda n: None)
+
+
 def parse_all(
     items: Sequence[tuple[bytes, str]],
     *,
     jobs: int | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    progress: Progress = _no_progress,
 ) -> list[Parsed]:
-    """Parse ``(bytes, filename)`` items, returning results in the same order."""
+    """Parse ``(bytes, filename)`` items, returning results in the same order.
+
+    ``progress(total)`` is entered only once the workers exist, so that no progress-bar thread is
+    running when they are forked.
+    """
     n = len(items)
     if jobs is None:
         jobs = min(2, os.cpu_count() or 1)
     if jobs <= 1 or n < POOL_THRESHOLD:
         out: list[Parsed] = []
-        for i, (data, name) in enumerate(items):
-            out.append(parse_one(data, name))
-            if on_progress is not None and i % 200 == 199:
-                on_progress(200)
-        if on_progress is not None:
-            on_progress(n % 200)
+        with progress(n) as advance:
+            for i, (data, name) in enumerate(items):
+                out.append(parse_one(data, name))
+                if i % 200 == 199:
+                    advance(200)
+            advance(n % 200)
         return out
     chunks = [list(items[i : i + _CHUNK]) for i in range(0, n, _CHUNK)]
     results: list[list[Parsed] | None] = [None] * len(chunks)
@@ -68,11 +80,11 @@ def parse_all(
         pending: dict[Future[list[Parsed]], int] = {
             pool.submit(_parse_chunk, c): i for i, c in enumerate(chunks)
         }
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                i = pending.pop(fut)
-                results[i] = fut.result()
-                if on_progress is not None:
-                    on_progress(len(chunks[i]))
+        with progress(n) as advance:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = pending.pop(fut)
+                    results[i] = fut.result()
+                    advance(len(chunks[i]))
     return [r for chunk in results if chunk is not None for r in chunk]
