@@ -148,19 +148,34 @@ def _partition(sfdisk: str, disk: Path) -> Partition:
 
 
 def _copy_sparse(src: BinaryIO, dst: BinaryIO, length: int) -> None:
-    """Copy ``length`` bytes, seeking over all-zero blocks so they stay holes."""
-    left = length
+    """Copy ``length`` bytes from the start of ``src``, seeking over zeros so they stay holes.
+
+    The output's holes are exactly the all-zero 4 KiB blocks, whatever the input's holes were;
+    the input's own holes (found with SEEK_DATA) are only a shortcut to skip reading them.
+    """
+    base = dst.tell()
+    fd = src.fileno()
+    pos = 0
     zero = bytes(_BLOCK)
-    while left > 0:
-        chunk = src.read(min(_BLOCK, left))
-        if not chunk:
-            dst.seek(left, os.SEEK_CUR)
-            break
-        if chunk == zero[: len(chunk)]:
-            dst.seek(len(chunk), os.SEEK_CUR)
-        else:
-            dst.write(chunk)
-        left -= len(chunk)
+    while pos < length:
+        try:
+            data = os.lseek(fd, pos, os.SEEK_DATA)
+            hole = os.lseek(fd, data, os.SEEK_HOLE)
+        except OSError:  # no more data (ENXIO), or no SEEK_DATA support: read everything
+            data, hole = (length, length) if pos > 0 else (pos, length)
+        data, hole = min(data, length), min(hole, length)
+        src.seek(data)
+        off = data
+        while off < hole:
+            chunk = src.read(min(_BLOCK, hole - off))
+            if not chunk:
+                break
+            if chunk != zero[: len(chunk)]:
+                dst.seek(base + off)
+                dst.write(chunk)
+            off += len(chunk)
+        pos = max(hole, pos + 1) if hole > pos else length
+    dst.seek(base + length)
 
 
 def pack_gce(disk: Path, dest: Path) -> Path:
