@@ -1,0 +1,112 @@
+"""The opam file format: parse, print and dump opam files.
+
+``parse`` accepts and rejects exactly what opam-file-format 2.1 (the parser inside opam) does,
+builds the same tree, and adds two deliberate rejections of its own: text that is not UTF-8, and
+nesting deeper than :data:`~opamlock.opamfile._parser.MAX_DEPTH`. Every rejection is an
+:class:`OpamSyntaxError` carrying file, line, column and the source line; nothing else escapes.
+
+>>> f = parse('opam-version: "2.0"\\ndepends: ["ocaml" {>= "4.08"}]\\n')
+>>> f.field("depends")
+List(items=[Option(value=String(value='ocaml'), args=[PrefixRelop(op='>=', value=String(value='4.08'))])])
+>>> print(print_file(f), end="")
+opam-version: "2.0"
+depends: [
+  "ocaml" {>= "4.08"}
+]
+"""
+
+from __future__ import annotations
+
+import os
+
+from opamlock.opamfile import _lexer, _parser
+from opamlock.opamfile._lexer import OpamSyntaxError
+from opamlock.opamfile.ast import NOPOS, OpamFile, Section, String, Variable
+from opamlock.opamfile.jsonout import error_json, to_json
+from opamlock.opamfile.printer import print_file, print_value
+
+__all__ = [
+    "OpamSyntaxError",
+    "error_json",
+    "parse",
+    "parse_file",
+    "print_file",
+    "print_value",
+    "to_json",
+]
+
+
+def parse(text: str | bytes, filename: str = "<string>") -> OpamFile:
+    """Parse the text of an opam file (bytes must be UTF-8); raise :class:`OpamSyntaxError`."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise _not_utf8(text, filename, e.start) from None
+    try:
+        kinds, vals, poss = _lexer.tokenize(text, filename)
+    except OpamSyntaxError as e:
+        # The reference reads three tokens before choosing whether to trap errors.
+        partial = getattr(e, "partial", None)
+        if partial is not None and not getattr(e, "opamlock_only", False):
+            header = _parser.header_version(partial[0], partial[1])
+            if header is not None and _parser.nopatch(header) > _parser.LIBRARY_VERSION:
+                return _future_file(header, partial[2], (e.line, e.col), filename)
+        raise
+    header = _parser.header_version(kinds, vals)
+
+    def fail(pos: tuple[int, int], message: str, hint: str | None) -> OpamSyntaxError:
+        return _lexer.error_at_pos(text, filename, pos, message, hint)
+
+    try:
+        items = _parser.parse_tokens(kinds, vals, poss, fail)
+    except OpamSyntaxError as e:
+        if header is not None and not getattr(e, "opamlock_only", False) \
+                and _parser.nopatch(header) > _parser.LIBRARY_VERSION:
+            return _future_file(header, poss, (e.line, e.col), filename)
+        raise
+    bad = _parser.check_opam_version(items, header)
+    if bad is not None:
+        n, message = bad
+        raise fail(items[n].pos, message, "opam-version belongs once, on the first line")
+    return OpamFile(items, filename)
+
+
+def _future_file(header: str, poss: list[tuple[int, int]], where: tuple[int, int], filename: str) -> OpamFile:
+    """What the reference returns for a broken file declaring a newer format than it knows.
+
+    It keeps the ``opam-version`` field and appends a section named ``#`` (which no file can
+    spell) so that its caller sees the file is unreadable rather than merely failing.
+    """
+    version = Variable("opam-version", String(header, poss[2]), poss[0])
+    return OpamFile([version, Section("#", None, [], where)], filename)
+
+
+def _not_utf8(data: bytes, filename: str, at: int) -> OpamSyntaxError:
+    bol = data.rfind(b"\n", 0, at) + 1
+    eol = data.find(b"\n", at)
+    line_bytes = data[bol : eol if eol >= 0 else len(data)]
+    col = len(data[bol:at].decode("utf-8", "replace")) + 1
+    e = OpamSyntaxError(
+        f"byte 0x{data[at]:02x} is not valid UTF-8",
+        filename=filename,
+        line=data.count(b"\n", 0, at) + 1,
+        col=col,
+        source_line=line_bytes.decode("utf-8", "replace"),
+        hint="opamlock reads opam files as UTF-8 (opam itself accepts any bytes)",
+    )
+    e.opamlock_only = True  # type: ignore[attr-defined]
+    return e
+
+
+def parse_file(path: str | os.PathLike[str]) -> OpamFile:
+    """Parse the opam file at ``path``; the tree's ``filename`` is the path as given."""
+    from opamlock.errors import OpamlockError
+
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        raise OpamlockError(f"cannot read {name}: {e.strerror or e}") from e
+    return parse(data, name)
