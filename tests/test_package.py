@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+from pathlib import Path
+
 import pytest
 
+from opamlock.env import PlatformVars, SolveFlags, conflicts_env, detect_platform, package_env
 from opamlock.formula import Or
 from opamlock.opamfile import ast
 from opamlock.package import Command, ExtraSource, InvalidPackage, Package, Url
@@ -221,3 +226,79 @@ def test_formulas_are_memoised_and_conflicts_disjunctive() -> None:
     r = p.conflicts_formula().resolve(LINUX)
     assert isinstance(r, Or)
     assert p.depopts_formula().is_empty()
+
+
+# --------------------------------------------------------------------------------------------
+# the real repository (corpus)
+
+
+def _corpus_packages(snapshot_dir: Path) -> list[Package]:
+    from opamlock.opamfile import parse  # the parser is another module's concern; imported late
+
+    out = []
+    for f in sorted((snapshot_dir / "packages").glob("*/*/opam")):
+        name, _, version = f.parent.name.partition(".")
+        out.append(Package(name, OpamVersion(version), parse(f.read_text(encoding="utf-8"), str(f))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(snapshot_dir: Path) -> list[Package]:
+    return _corpus_packages(snapshot_dir)
+
+
+DEBIAN12 = detect_platform(system="Linux", machine="x86_64", os_release={"ID": "debian", "VERSION_ID": "12"},
+                           opam_version="2.1.2")
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_every_corpus_package_converts_and_evaluates(corpus: list[Package]) -> None:
+    assert len(corpus) == 18_793
+    available = 0
+    for p in corpus:
+        env = package_env(DEBIAN12, p.name, str(p.version), root=True, flags=SolveFlags(True, True, True))
+        for formula in (p.depends_formula(), p.depopts_formula(), p.conflicts_formula()):
+            formula.resolve(env)
+        p.conflicts_formula().resolve(conflicts_env(DEBIAN12, p.name, str(p.version)))
+        available += p.available(env)
+        for field in ("build", "install", "run-test", "remove"):
+            for cmd in p.commands(field, env):
+                assert cmd.args and all(isinstance(a, str) for a in cmd.args)
+        p.depexts(env)
+        _ = (p.flags, p.url, p.extra_sources, p.conflict_class)
+    # Measured on the 2026-08-22 snapshot: 305 versions are unavailable on Debian 12 / x86_64
+    # (without the sys-ocaml-* variables, so every ocaml-system is unavailable too).
+    assert available == 18_488
+
+
+def _opam_global_vars(opam_env: dict[str, str]) -> dict[str, str]:
+    out = subprocess.run(
+        ["opam", "var", "--global"], env=opam_env, capture_output=True, text=True, check=True
+    )
+    found: dict[str, str] = {}
+    for line in out.stdout.splitlines():
+        m = re.match(r"^(\S+)\s+(.*?)\s*#", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+@pytest.mark.corpus
+@pytest.mark.oracle
+@pytest.mark.slow
+def test_available_set_matches_opam(corpus: list[Package], opam_env: dict[str, str]) -> None:
+    """``available`` on this machine agrees with ``opam list --available``, version for version."""
+    opam_vars = _opam_global_vars(opam_env)
+    ours = {
+        p.nv for p in corpus
+        if p.available(conflicts_env(PlatformVars(opam_vars), p.name, str(p.version)))
+    }
+    listing = subprocess.run(
+        ["opam", "list", "-A", "--available", "--all-versions", "--short"],
+        env=opam_env, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    theirs = set(listing)
+    # opam lists one of two versions that compare equal (5.5.0+introcaml / 5.5.0+introcaml0).
+    assert {nv for nv in ours - theirs if not nv.startswith("ocaml-variants.5.5.0+introcaml")} == set()
+    assert theirs - ours == set()
