@@ -45,7 +45,7 @@ def _repo_spec(text: str, root: Path) -> Any:
         repo = load_repository(url, name=name or None, commit=commit)
         return RepositorySpec(name=name or repo.name, url=url, commit=commit)
     path = Path(spec)
-    absolute = path if path.is_absolute() else (Path.cwd() / path)
+    absolute = path if path.is_absolute() else (root / path)
     rel = os.path.relpath(absolute.resolve(), root)
     repo = load_repository(str(absolute), name=name or None)
     return RepositorySpec(name=name or repo.name, path=Path(rel).as_posix(), hash=str(repo.identity))
@@ -54,7 +54,8 @@ def _repo_spec(text: str, root: Path) -> Any:
 @main.command("init")
 @click.option("--repo", "repos", multiple=True, metavar="[NAME=]URL#COMMIT|PATH",
               help="A repository, highest priority first (repeat for layers). A local folder or "
-                   "archive is pinned by its content hash, a git URL by its commit.")
+                   "archive (relative to the project) is pinned by its content hash, a git URL by "
+                   "its commit.")
 @click.option("--platform", "platforms", multiple=True, metavar="OS-ARCH",
               help="A platform to solve for, e.g. linux-x86_64 or macos-arm64 (repeat). "
                    "Default: this machine.")
