@@ -33,7 +33,9 @@ def REL(op: str, a: ast.Value, b: ast.Value) -> ast.Relop:
     return ast.Relop(op, a, b)  # type: ignore[arg-type]
 
 
-ENV = {"os": "linux", "arch": "x86_64", "build": True, "with-test": False, "name": "foo", "version": "1.2"}
+ENV: dict[str, str | bool] = {
+    "os": "linux", "arch": "x86_64", "build": True, "with-test": False, "name": "foo", "version": "1.2"
+}
 UNDEF = I("undefined-var")
 
 # Literal operands for the absorption table: each is (node, what opam reduces it to).
@@ -235,7 +237,7 @@ def test_to_bool() -> None:
 # package variables
 
 
-PKG_ENV = {
+PKG_ENV: dict[str, str | bool] = {
     "os": "linux",
     "name": "foo",
     "version": "1.2",
@@ -312,7 +314,7 @@ def test_partial_expansion_keeps_what_is_unknown() -> None:
     partial = expand_string(text, env, partial=True)
     assert partial == "lin%%ux %{later}% %{later?a:b}% 100%%"
     # Expanding the partial result later gives what one full expansion gives.
-    full_env = {"os": "lin%ux", "later": True}
+    full_env: dict[str, str | bool] = {"os": "lin%ux", "later": True}
     assert expand_string(partial, full_env) == expand_string(text, full_env) == "lin%ux true a 100%"
 
 

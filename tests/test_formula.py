@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from opamlock.formula import (
@@ -53,13 +55,15 @@ def depends(*items: ast.Value) -> list[ast.Value]:
     return list(items)
 
 
-def resolve(items: list[ast.Value], env: dict[str, str | bool], *, disjunction: bool = False) -> str:
-    r = formula_of_value(ast.List(items), disjunction=disjunction).resolve(env)
+def resolve(items: Sequence[ast.Value], env: dict[str, str | bool], *, disjunction: bool = False) -> str:
+    r = formula_of_value(ast.List(list(items)), disjunction=disjunction).resolve(env)
     return "<empty>" if r is None else str(r)
 
 
-SOLVE = {"build": True, "post": True, "with-test": False, "with-doc": False, "dev": False,
-         "os": "linux", "name": "foo", "version": "1.0"}
+SOLVE: dict[str, str | bool] = {
+    "build": True, "post": True, "with-test": False, "with-doc": False, "dev": False,
+    "os": "linux", "name": "foo", "version": "1.0",
+}
 
 
 def V(s: str) -> OpamVersion:
@@ -94,7 +98,7 @@ def test_juxtaposed_items_are_a_conjunction_and_flatten() -> None:
 
 
 def test_groups_nest() -> None:
-    f = [G([OR(S("a"), S("b"))]), S("c")]
+    f: list[ast.Value] = [G([OR(S("a"), S("b"))]), S("c")]
     assert resolve(f, SOLVE) == "(a | b) & c"
     f2 = [OR(G([AND(S("a"), S("b"))]), S("c"))]
     assert resolve(f2, SOLVE) == "(a & b) | c"
@@ -170,7 +174,7 @@ def test_double_negation() -> None:
 
 def test_manual_example() -> None:
     # "foo" {>= "3.12"} & ("bar" | "baz" {!(> "2" & < "3.5") & != "5.1"})
-    f = [AND(OPT("foo", C(">=", "3.12")),
+    f: list[ast.Value] = [AND(OPT("foo", C(">=", "3.12")),
              G([OR(S("bar"), OPT("baz", AND(NOT(G([AND(C(">", "2"), C("<", "3.5"))])), C("!=", "5.1"))))]))]
     r = formula_of_value(ast.List(f), disjunction=False).resolve(SOLVE)
     assert str(r) == 'foo {>= "3.12"} & (bar | baz {(<= "2" | >= "3.5") & != "5.1"})'
@@ -191,7 +195,9 @@ def test_negation_reaches_filters() -> None:
 # mixed filters and constraints
 
 
-MIXED = [OPT("d", AND(I("build"), G([OR(REL("!=", I("os"), S("macos")), C("=", "disabled"))])))]
+MIXED: list[ast.Value] = [
+    OPT("d", AND(I("build"), G([OR(REL("!=", I("os"), S("macos")), C("=", "disabled"))])))
+]
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,10 @@ def pkg(*items: ast.Item, name: str = "foo", version: str = "1.0") -> Package:
     return Package(name, OpamVersion(version), ast.OpamFile(list(items), filename=f"{name}.{version}/opam"))
 
 
-LINUX = {"os": "linux", "arch": "x86_64", "os-family": "debian", "os-distribution": "debian",
-         "name": "foo", "version": "1.0", "jobs": "4"}
+LINUX: dict[str, str | bool] = {
+    "os": "linux", "arch": "x86_64", "os-family": "debian", "os-distribution": "debian",
+    "name": "foo", "version": "1.0", "jobs": "4",
+}
 
 
 # --------------------------------------------------------------------------------------------
