@@ -45,7 +45,8 @@ def _sha256(path: Path) -> str:
     type=int,
     default=0,
     show_default=True,
-    help="Timestamp stamped on every file of the image (use the lock's).",
+    envvar="SOURCE_DATE_EPOCH",
+    help="Timestamp stamped on every file of the image (use the lock's); also read from $SOURCE_DATE_EPOCH.",
 )
 @click.option(
     "--boot-test",
