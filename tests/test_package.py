@@ -304,3 +304,59 @@ def test_available_set_matches_opam(corpus: list[Package], opam_env: dict[str, s
     # opam lists one of two versions that compare equal (5.5.0+introcaml / 5.5.0+introcaml0).
     assert {nv for nv in ours - theirs if not nv.startswith("ocaml-variants.5.5.0+introcaml")} == set()
     assert theirs - ours == set()
+
+
+# --------------------------------------------------------------------------------------------
+# from opam text
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "model"
+
+
+@pytest.fixture(scope="module")
+def kitchen_sink() -> Package:
+    try:
+        from opamlock.opamfile import parse
+    except ImportError:  # pragma: no cover - only while the parser is being written
+        pytest.skip("opamlock.opamfile.parse is not available")
+    path = FIXTURES / "kitchen-sink.opam"
+    return Package("kitchen-sink", OpamVersion("1.0"), parse(path.read_text(encoding="utf-8"), str(path)))
+
+
+def test_text_static_fields(kitchen_sink: Package) -> None:
+    p = kitchen_sink
+    assert p.flags == frozenset({"compiler", "avoid-version", "conf"}) and p.avoid
+    assert p.conflict_class == ("ocaml-core-compiler",)
+    assert p.url is not None and p.url.src == "https://example.org/kitchen-sink-1.0.tbz"
+    assert [c.split("=")[0] for c in p.url.checksums] == ["sha256", "md5"]
+    assert p.url.mirrors == ("https://mirror.example.org/kitchen-sink-1.0.tbz",)
+    assert [e.name for e in p.extra_sources] == ["fix-build.patch"]
+
+
+def test_text_depends_when_solving(kitchen_sink: Package) -> None:
+    env = package_env(DEBIAN12, "kitchen-sink", "1.0", root=True)
+    assert str(kitchen_sink.depends_formula().resolve(env)) == (
+        'ocaml {>= "4.08" & < "5.3"} & dune {>= "3.0"} & kitchen-sink-lib {= "1.0"} & async'
+        ' & gmp & old {< "1" | >= "2"}'
+    )
+    with_test = package_env(DEBIAN12, "kitchen-sink", "1.0", root=True, flags=SolveFlags(with_test=True))
+    resolved = str(kitchen_sink.depends_formula().resolve(with_test))
+    assert "(lwt | async)" in resolved and 'ppx_inline_test {!= "v0.15.0"}' in resolved
+    mac = package_env(DEBIAN12.with_overrides({"os": "macos"}), "kitchen-sink", "1.0")
+    assert 'gmp {= "disabled"}' in str(kitchen_sink.depends_formula().resolve(mac))
+
+
+def test_text_conflicts_available_depexts_commands(kitchen_sink: Package) -> None:
+    p = kitchen_sink
+    cenv = conflicts_env(DEBIAN12, "kitchen-sink", "1.0")
+    assert str(p.conflicts_formula().resolve(cenv)) == 'base-nnp | ocaml-option-bytecode-only {< "2"}'
+    env = package_env(DEBIAN12, "kitchen-sink", "1.0")
+    assert p.available(env)
+    assert not p.available(package_env(DEBIAN12.with_overrides({"arch": "arm32"}), "kitchen-sink", "1.0"))
+    assert not p.available({"arch": "x86_64"})  # os undefined: unavailable
+    assert p.depexts(env) == ("libgmp-dev",)
+    assert p.commands("build", env) == (
+        Command(("./configure", "--prefix=%{prefix}%", "--with-gmp", "%{lwt:enable}%-lwt")),
+        Command(("%{make}%", "-j%{jobs}%")),
+    )
+    assert p.commands("install", env) == (Command(("%{make}%", "install")),)
