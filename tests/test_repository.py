@@ -154,13 +154,14 @@ def test_cache_hit_miss_and_invalidation(cache: Path, tmp_path: Path, parses: li
 
 def test_corrupt_or_truncated_cache_is_rebuilt(cache: Path, parses: list[int]) -> None:
     first = load_repository(FIXTURES / "base", cache_dir=cache)
+    first_tree = first.package("foo", "1.0").opam
     (idx,) = cache.glob("*.idx")
     good = idx.read_bytes()
     for bad in (good[: len(good) // 2], good[:8] + b"\xff" * 64 + good[72:], b"", b"junk"):
         idx.write_bytes(bad)
         again = load_repository(FIXTURES / "base", cache_dir=cache)
         assert again.identity == first.identity
-        assert again.package("foo", "1.0").opam == first.package("foo", "1.0").opam
+        assert again.package("foo", "1.0").opam == first_tree
     assert len(parses) == 5
     load_repository(FIXTURES / "base", cache_dir=cache)
     assert len(parses) == 5  # the rebuilt file is good again
@@ -225,3 +226,12 @@ def test_full_snapshot_and_overlays(snapshot_tar: Path, overlays_dir: Path, tmp_
     zarith = [v for v in u.version_strings("zarith") if "+dune" in v]
     assert zarith and all(u.package("zarith", v).repository == overlays.name for v in zarith)
     assert u.package("zarith", u.version_strings("zarith")[0]).repository == repo.name
+
+
+def test_cache_damaged_under_an_open_repository_is_a_clean_error(cache: Path) -> None:
+    repo = load_repository(FIXTURES / "base", cache_dir=cache)
+    (idx,) = cache.glob("*.idx")
+    idx.write_bytes(b"\x00" * idx.stat().st_size)  # in place, as no opamlock process ever writes
+    with pytest.raises(RepositoryError) as e:
+        repo.package("foo", "1.0")
+    assert e.value.hint

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import marshal
-import mmap
 import os
 import struct
 import tempfile
@@ -83,6 +82,32 @@ def code_stamp() -> str:
     return h.hexdigest()[:32]
 
 
+class Blob:
+    """Where trees and opam bytes are read from: memory, or a cache file read piece by piece.
+
+    The file is not mapped: another process truncating it in place would make a mapping fault
+    (SIGBUS). ``pread`` on an open descriptor instead sees the version that was opened, since
+    opamlock replaces cache files by renaming; damage by anything else reads as garbage, which
+    decoding detects.
+    """
+
+    def __init__(self, data: bytes | None = None, *, fd: int = -1, base: int = 0) -> None:
+        self._data = data
+        self._fd = fd
+        self._base = base
+
+    def read(self, offset: int, length: int) -> bytes:
+        if self._data is not None:
+            return self._data[offset : offset + length]
+        return os.pread(self._fd, length, self._base + offset)
+
+    def __del__(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+
+
 @dataclass(slots=True)
 class Index:
     identity: str
@@ -91,7 +116,7 @@ class Index:
     entries: tuple[tuple[Entry, ...], ...]
     collisions: tuple[tuple[str, str, str], ...]  # (name, kept spelling, dropped spelling)
     problems: tuple[LoadProblem, ...]
-    blob: Any  # bytes or mmap: sliced lazily
+    blob: Blob
 
 
 def build_index(identity: str, raw: Sequence[RawPackage], parsed: Sequence[Parsed],
@@ -133,9 +158,10 @@ def build_index(identity: str, raw: Sequence[RawPackage], parsed: Sequence[Parse
         versions.append(tuple(vs))
         entries.append(tuple(es))
     all_problems.sort(key=lambda p: (p.path, p.line, p.col))
+    data = bytes(blob)
     idx = Index(identity, names, tuple(versions), tuple(entries), tuple(collisions),
-                tuple(all_problems), bytes(blob))
-    return idx, idx.blob
+                tuple(all_problems), Blob(data))
+    return idx, data
 
 
 def _atomic_write(path: Path, chunks: Sequence[bytes]) -> None:
@@ -194,28 +220,26 @@ class IndexCache:
         """The cached index for ``identity``, or None if absent or unusable."""
         path = self._index_path(identity)
         try:
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size < _HEADER.size:
-                    return None
-                mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
             return None
+        blob = Blob(fd=fd)  # owns fd from here: closed when the last user lets go
         try:
-            magic, index_len, blob_len, crc = _HEADER.unpack_from(mm, 0)
+            size = os.fstat(fd).st_size
+            head = os.pread(fd, _HEADER.size, 0)
+            magic, index_len, blob_len, crc = _HEADER.unpack(head)
             if magic != _MAGIC or _HEADER.size + index_len + blob_len != size:
                 return None
-            start = _HEADER.size
-            raw = mm[start : start + index_len]
+            raw = os.pread(fd, index_len, _HEADER.size)
             if zlib.crc32(raw) != crc:
                 return None
             fmt, stamp, ident, names, versions, entries, collisions, problems = marshal.loads(raw)
             if fmt != CACHE_FORMAT or stamp != code_stamp() or ident != identity:
                 return None
-            blob = memoryview(mm)[start + index_len :]
+            blob._base = _HEADER.size + index_len
             return Index(ident, names, versions, entries, collisions,
                          tuple(LoadProblem(*p) for p in problems), blob)
-        except (ValueError, TypeError, EOFError, struct.error):
+        except (OSError, ValueError, TypeError, EOFError, struct.error):
             return None
 
     def save(self, idx: Index, blob: bytes) -> bool:

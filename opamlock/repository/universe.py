@@ -22,7 +22,7 @@ from opamlock.package import Package
 from opamlock.repository import compact
 from opamlock.repository._parse import Parsed
 from opamlock.repository.index import Entry, Index, build_index, name_key
-from opamlock.repository.source import LoadProblem, RawPackage
+from opamlock.repository.source import LoadProblem, RawPackage, RepositoryError
 from opamlock.version import OpamVersion, version_key
 
 __all__ = ["Collision", "Repository", "Universe"]
@@ -111,9 +111,14 @@ class Repository:
         pkg = self._packages.get((name, spelled))
         if pkg is None:
             relpath, digest, t_off, t_len = entry[0], entry[1], entry[2], entry[3]
-            blob = self._index.blob
-            tree = compact.decode(marshal.loads(blob[t_off : t_off + t_len]),
-                                  f"{self.location}/{relpath}/opam")
+            filename = f"{self.location}/{relpath}/opam"
+            try:
+                tree = compact.loads(self._index.blob.read(t_off, t_len), filename)
+            except (compact.CompactError, OSError) as e:
+                raise RepositoryError(
+                    f"{filename}: the index cache entry is damaged ({e})",
+                    hint="something modified opamlock's cache while it was in use; run the command again",
+                ) from e
             pkg = Package(name, OpamVersion(spelled), tree, repository=self.name,
                           opam_hash="sha256:" + digest)
             self._packages[(name, spelled)] = pkg
@@ -121,7 +126,7 @@ class Repository:
 
     def opam_bytes(self, name: str, version: OpamVersion | str) -> bytes:
         _, entry = self._entry(name, version)
-        return bytes(self._index.blob[entry[4] : entry[4] + entry[5]])
+        return self._index.blob.read(entry[4], entry[5])
 
     def files(self, name: str, version: OpamVersion | str) -> tuple[tuple[str, str], ...]:
         """``(path below files/, sha256 hex)`` of the package's ``files/`` folder, sorted."""
