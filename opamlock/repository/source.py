@@ -18,7 +18,7 @@ import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from opamlock.errors import OpamlockError
 from opamlock.repository import _tar
@@ -35,8 +35,7 @@ __all__ = [
     "open_source",
 ]
 
-_NAME = re.compile(r"[A-Za-z0-9_+\-]+\Z")
-_VERSION = re.compile(r"[A-Za-z0-9_+.~\-]+\Z")
+_NV = re.compile(r"([A-Za-z0-9_+\-]+)\.([A-Za-z0-9_+.~\-]+)\Z")
 
 
 class RepositoryError(OpamlockError):
@@ -87,15 +86,13 @@ def content_identity(packages: Iterable[RawPackage]) -> str:
 
 
 def _split_nv(dirname: str) -> tuple[str, str] | None:
-    name, dot, version = dirname.partition(".")
-    if not dot or not _NAME.match(name) or not _VERSION.match(version):
-        return None
-    return name, version
+    m = _NV.match(dirname)  # the name stops at the first dot: names have none
+    return None if m is None else (m.group(1), m.group(2))
 
 
 def _make_package(relpath: str, opam: bytes, files: list[tuple[str, bytes]],
                   problems: list[LoadProblem]) -> RawPackage | None:
-    nv = _split_nv(PurePosixPath(relpath).name)
+    nv = _split_nv(relpath.rpartition("/")[2])
     if nv is None:
         problems.append(LoadProblem(relpath, "folder name is not NAME.VERSION; opam ignores it"))
         return None
@@ -119,11 +116,16 @@ def group_files(
             others.append((path, data))
     # A folder holding `opam` below another package folder is not a package (opam stops there).
     pkg_dirs: set[str] = set()
-    for d in sorted(opams):
-        parts = d.split("/")
-        if any("/".join(parts[:i]) in pkg_dirs for i in range(2, len(parts))):
-            continue
-        pkg_dirs.add(d)
+    for d in sorted(opams):  # parents sort before their children
+        parent = d.rpartition("/")[0]
+        nested = False
+        while parent != "packages" and "/" in parent:
+            if parent in pkg_dirs:
+                nested = True
+                break
+            parent = parent.rpartition("/")[0]
+        if not nested:
+            pkg_dirs.add(d)
     pkg_files: dict[str, list[tuple[str, bytes]]] = {d: [] for d in pkg_dirs}
     for path, data in others:
         parts = path.split("/")
