@@ -345,9 +345,19 @@ class Auditor:
             # Nothing in it needs Unix, but the target cannot install it.
             kind, chain, marker = "unknown", (pkg.nv,), "not available on the target platform"
         culprit = chain[-1].split(".", 1)[0] if chain else name
-        sibling = self.rules.sibling(culprit) or self.rules.sibling(name)
+        sibling = self._portable_sibling(name) or self._portable_sibling(culprit)
         warns = tuple(monorepo_warnings(pkg, self.platform, tag_required=self._tag_required(name)))
         return Verdict(name, str(version), kind, chain, marker, sibling, 0, warns, pkg.repository)
+
+    def _portable_sibling(self, name: str) -> str | None:
+        """The rules' sibling, unless this universe finds it incompatible too."""
+        sib = self.rules.sibling(name)
+        if sib is None:
+            return None
+        newest = self.newest(sib)
+        if newest is None or self.state(sib, newest) == "incompatible":
+            return None
+        return sib
 
     def _tag_required(self, name: str) -> bool:
         from opamlock.mirage.classify import has_cross_compile_tag
