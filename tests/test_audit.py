@@ -163,7 +163,7 @@ def acyclic_universes(draw: st.DrawFn) -> dict[str, str]:
     spec: dict[str, str] = {"base-unix.base": ""}
     for i, name in enumerate(_NAMES):
         for ver in range(1, draw(st.integers(1, 2)) + 1):
-            later = _NAMES[i + 1:] + ["missing", "base-unix"]
+            later = [*_NAMES[i + 1:], "missing", "base-unix"]
             conj = []
             for _ in range(draw(st.integers(0, 3))):
                 branches = []

@@ -37,7 +37,9 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("name", UNIKERNELS)
-def test_unikernel_locks_and_passes(tmp_path: Path, name: str, snapshot_dir: Path, overlays_dir: Path) -> None:
+def test_unikernel_locks_and_passes(
+    tmp_path: Path, name: str, snapshot_dir: Path, overlays_dir: Path
+) -> None:
     root = _project(tmp_path, name, snapshot_dir, overlays_dir)
     code, out = _run("lock", "--project", str(root))
     assert code == 0, out
