@@ -91,8 +91,8 @@ def _index_for(source: Source, cache: IndexCache, progress: bool | None):  # typ
         parsed = _parse.parse_all(items, progress=lambda n: _bar(n, f"parsing {source.location}"))
     else:
         parsed = _parse.parse_all(items)
-    idx, blob = build_index(identity, raw, parsed, problems)
-    if cache.save(idx, blob):
+    idx = build_index(identity, raw, parsed, problems)
+    if cache.save(idx):
         # Re-open what was written, so the fresh load and later ones share one (mapped) layout.
         reread = cache.load(identity)
         if reread is not None:

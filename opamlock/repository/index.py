@@ -91,15 +91,21 @@ class Blob:
     decoding detects.
     """
 
-    def __init__(self, data: bytes | None = None, *, fd: int = -1, base: int = 0) -> None:
-        self._data = data
+    def __init__(self, chunks: Sequence[bytes] = (), *, fd: int = -1, base: int = 0) -> None:
+        self.chunks = chunks  # in memory: joined only if read (a cache hit never needs them)
+        self._data: bytes | None = None
         self._fd = fd
         self._base = base
 
+    def __len__(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
     def read(self, offset: int, length: int) -> bytes:
-        if self._data is not None:
-            return self._data[offset : offset + length]
-        return os.pread(self._fd, length, self._base + offset)
+        if self._fd >= 0:
+            return os.pread(self._fd, length, self._base + offset)
+        if self._data is None:
+            self._data = b"".join(self.chunks)
+        return self._data[offset : offset + length]
 
     def __del__(self) -> None:
         if self._fd >= 0:
@@ -120,20 +126,21 @@ class Index:
 
 
 def build_index(identity: str, raw: Sequence[RawPackage], parsed: Sequence[Parsed],
-                problems: Sequence[LoadProblem]) -> tuple[Index, bytes]:
+                problems: Sequence[LoadProblem]) -> Index:
     """Lay out parsed packages; files that failed to parse become problems, not entries."""
     all_problems = list(problems)
-    blob = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     by_name: dict[str, dict[Any, list[tuple[str, Entry]]]] = {}
     for pkg, (digest, tree, err) in zip(raw, parsed, strict=True):
         if tree is None:
             msg, line, col = err if err is not None else ("unparsable", 0, 0)
             all_problems.append(LoadProblem(f"{pkg.relpath}/opam", msg, line, col))
             continue
-        t_off = len(blob)
-        blob += tree
-        o_off = len(blob)
-        blob += pkg.opam
+        t_off = size
+        o_off = size = t_off + len(tree)
+        size += len(pkg.opam)
+        chunks += (tree, pkg.opam)
         files = tuple((rel, hashlib.sha256(data).hexdigest()) for rel, data in pkg.files)
         entry: Entry = (pkg.relpath, digest, t_off, len(tree), o_off, len(pkg.opam), files)
         by_name.setdefault(pkg.name, {}).setdefault(version_key(pkg.version), []).append((pkg.version, entry))
@@ -158,10 +165,8 @@ def build_index(identity: str, raw: Sequence[RawPackage], parsed: Sequence[Parse
         versions.append(tuple(vs))
         entries.append(tuple(es))
     all_problems.sort(key=lambda p: (p.path, p.line, p.col))
-    data = bytes(blob)
-    idx = Index(identity, names, tuple(versions), tuple(entries), tuple(collisions),
-                tuple(all_problems), Blob(data))
-    return idx, data
+    return Index(identity, names, tuple(versions), tuple(entries), tuple(collisions),
+                 tuple(all_problems), Blob(chunks))
 
 
 def _atomic_write(path: Path, chunks: Sequence[bytes]) -> None:
@@ -242,14 +247,14 @@ class IndexCache:
         except (OSError, ValueError, TypeError, EOFError, struct.error):
             return None
 
-    def save(self, idx: Index, blob: bytes) -> bool:
+    def save(self, idx: Index) -> bool:
         """Write ``idx`` atomically; False if the cache folder is not writable."""
         problems = tuple((p.path, p.message, p.line, p.col) for p in idx.problems)
         raw = marshal.dumps((CACHE_FORMAT, code_stamp(), idx.identity, idx.names, idx.versions,
                              idx.entries, idx.collisions, problems))
-        header = _HEADER.pack(_MAGIC, len(raw), len(blob), zlib.crc32(raw))
+        header = _HEADER.pack(_MAGIC, len(raw), len(idx.blob), zlib.crc32(raw))
         try:
-            _atomic_write(self._index_path(idx.identity), [header, raw, blob])
+            _atomic_write(self._index_path(idx.identity), [header, raw, *idx.blob.chunks])
         except OSError:
             return False
         return True

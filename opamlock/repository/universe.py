@@ -149,7 +149,7 @@ class Repository:
             digest = p.opam_hash.removeprefix("sha256:")
             parsed.append((digest, marshal.dumps(compact.encode(p.opam)), None))
             given.setdefault((p.name, spelled), p)
-        idx, _ = build_index(f"memory:{len(pkgs)}", raw, parsed, ())
+        idx = build_index(f"memory:{len(pkgs)}", raw, parsed, ())
         return cls(idx, name=name, location=f"<{name}>", kind="memory", given=given)
 
 
