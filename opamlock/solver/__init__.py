@@ -7,6 +7,7 @@ round limit also raises :class:`SolveError`, saying so: a limit is never present
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -94,6 +95,30 @@ def solve(
     """
     if not request:
         return Solution(platform=platform, flags=flags, request=(), packages={}, edges={})
+    # A loaded universe is millions of objects; the cyclic collector scanning them again and again
+    # would cost more than the whole search, which allocates little that is cyclic.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _solve(universe, request, platform=platform, flags=flags, locked=locked, avoid=avoid,
+                      max_rounds=max_rounds, timeout=timeout, reporter=reporter)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _solve(
+    universe: UniverseLike,
+    request: Sequence[Atom],
+    *,
+    platform: PlatformVars,
+    flags: SolveFlags,
+    locked: Mapping[str, OpamVersion] | None,
+    avoid: Callable[[Package], bool] | None,
+    max_rounds: int,
+    timeout: float,
+    reporter: Any,
+) -> Solution:
     start = time.monotonic()
     factory = Factory(universe, request, platform=platform, flags=flags, locked=locked, avoid=avoid)
     static = explain_static_failure(factory, request)
