@@ -220,7 +220,15 @@ def test_full_snapshot_and_overlays(snapshot_tar: Path, overlays_dir: Path, tmp_
     assert [(c.name, c.kept, c.dropped) for c in repo.collisions] == [
         ("ocaml-variants", "5.5.0+introcaml", "5.5.0+introcaml0")
     ]
-    assert repo.identity == load_repository(snapshot_tar, cache_dir=cache).identity
+    warm = load_repository(snapshot_tar, cache_dir=cache)
+    assert warm.identity == repo.identity
+    # The cached trees are the parser's trees (every 97th package, from the warm index).
+    from opamlock.opamfile import parse
+
+    for i, name in enumerate(warm.names()):
+        if i % 97 == 0:
+            for v in warm.version_strings(name):
+                assert warm.package(name, v).opam == parse(warm.opam_bytes(name, v), "x")
     overlays = load_repository(overlays_dir, cache_dir=cache)
     u = Universe([overlays, repo])
     zarith = [v for v in u.version_strings("zarith") if "+dune" in v]

@@ -38,7 +38,7 @@ def values() -> st.SearchStrategy[ast.Value]:
             st.builds(ast.EnvBinding, st.sampled_from(ast.ENVOPS), inner, inner, pos),
         )
 
-    return st.recursive(leaves, extend, max_leaves=20)
+    return st.recursive(leaves, extend, max_leaves=12)
 
 
 variables = st.builds(ast.Variable, ident, values(), pos)
@@ -62,7 +62,7 @@ def _positions(node: object) -> list[object]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(files)
 def test_round_trip(f: ast.OpamFile) -> None:
     back = compact.loads(compact.dumps(f), "x/opam")
@@ -71,7 +71,7 @@ def test_round_trip(f: ast.OpamFile) -> None:
     assert back.filename == "x/opam"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(files)
 def test_encoding_is_plain_data(f: ast.OpamFile) -> None:
     # marshal refuses anything but builtins, so this checks no node object leaks into the cache.
