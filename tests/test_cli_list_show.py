@@ -109,3 +109,24 @@ def test_list_all_versions_matches_opam(snapshot_dir: Path, opam_env: dict[str, 
                                 env={**opam_env, "OPAMLOCK_CACHE": str(tmp_path / "cache")},
                                 capture_output=True, text=True, check=True).stdout.splitlines()
     assert ours_names == names
+
+
+def test_list_defaults_to_the_project_repositories(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    project = tmp_path / "proj"
+    shutil.copytree(FIXTURES / "overlay", project / "repos" / "overlay")
+    shutil.copytree(FIXTURES / "base", project / "repos" / "base")
+    (project / "opamlock.toml").write_text(
+        '[[repository]]\nname = "mirage-overlay"\npath = "repos/overlay"\n\n'
+        '[[repository]]\nname = "main"\npath = "repos/base"\n'
+    )
+    (project / "src").mkdir()
+    monkeypatch.chdir(project / "src")
+    r = run("list", "-a")
+    assert r.exit_code == 0, r.stderr
+    assert "foo.2.0+dune" in r.stdout.splitlines() and "ocaml.5.2.0" in r.stdout.splitlines()
+    r = run("show", "foo.2.0", "--json")
+    assert json.loads(r.stdout)["repository"] == "mirage-overlay"
