@@ -56,6 +56,7 @@ __all__ = [
     "build_lock",
     "check_lock",
     "lock_project",
+    "mirage_avoid",
     "open_repositories",
 ]
 
@@ -80,6 +81,7 @@ class LockOptions:
     var_overrides: Mapping[str, str] = field(default_factory=dict)
     #: ``--target``: replaces ``[mirage] targets`` for this run.
     targets: tuple[str, ...] | None = None
+    #: None: Mirage-aware locking (:func:`mirage_avoid`) whenever Mirage targets are set.
     avoid: AvoidFactory | None = None
 
 
@@ -177,6 +179,24 @@ class ProjectUniverse:
     def __getattr__(self, attr: str) -> Any:
         # Anything else (progress, collisions…) is the base universe's business.
         return getattr(self.base, attr)
+
+
+def mirage_avoid(mirage_table: Mapping[str, Any]) -> AvoidFactory:
+    """Mirage-aware locking: avoid candidates the Mirage audit finds Unix-bound for any target.
+
+    The solver then takes them only when nothing else works, so zarith's ``"gmp" | "conf-gmp"``
+    takes the ``gmp`` port. The project's ``[mirage]`` overrides (``allow``…) apply.
+    """
+
+    def factory(universe: Any, targets: tuple[str, ...]) -> Callable[[Package], bool]:
+        from opamlock.mirage.audit import avoid_predicate
+        from opamlock.mirage.rules import default_rules
+
+        rules = default_rules().with_project(mirage_table)
+        preds = [avoid_predicate(universe, t, rules) for t in targets]
+        return lambda pkg: any(p(pkg) for p in preds)
+
+    return factory
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,7 +455,8 @@ def lock_project(
         narrow=(*config.constraints, *(Atom(n, VConstraint("=", OpamVersion(v))) for n, v in config.pins)),
     )
     targets = options.targets if options.targets is not None else config.mirage_targets
-    avoid = options.avoid(universe, targets) if options.avoid is not None and targets else None
+    make_avoid = options.avoid if options.avoid is not None else mirage_avoid(config.mirage)
+    avoid = make_avoid(universe, targets) if targets else None
     request = [Atom(p.name, VConstraint("=", p.package.version)) for p in project.packages]
     solutions = []
     for platform in platforms:

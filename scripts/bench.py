@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AREAS = ["parser", "repo", "solve", "mirage", "fetch", "build"]
+AREAS = ["parser", "repo", "solve", "lock", "mirage", "fetch", "build"]
 
 
 def _load(area: str):  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,20 +99,6 @@ def init_command(repos: tuple[str, ...], platforms: tuple[str, ...], targets: tu
 # -- lock -------------------------------------------------------------------------------------
 
 
-def _mirage_avoid(config_mirage: Any) -> Callable[[Any, tuple[str, ...]], Any]:
-    """Mirage-aware locking: avoid candidates the Mirage audit finds Unix-bound, for each target."""
-
-    def factory(universe: Any, targets: tuple[str, ...]) -> Any:
-        from opamlock.mirage.audit import avoid_predicate
-        from opamlock.mirage.rules import default_rules
-
-        rules = default_rules().with_project(config_mirage)
-        preds = [avoid_predicate(universe, t, rules) for t in targets]
-        return lambda pkg: any(p(pkg) for p in preds)
-
-    return factory
-
-
 @main.command("lock")
 @click.option("--upgrade", is_flag=True, help="Re-solve everything for the newest versions that fit.")
 @click.option("--upgrade-package", "upgrade_packages", multiple=True, metavar="P",
@@ -144,7 +129,6 @@ def lock_command(upgrade: bool, upgrade_packages: tuple[str, ...], check: bool,
         upgrade_packages=upgrade_packages,
         var_overrides=parse_var_assignments(list(variables)),
         targets=targets or None,
-        avoid=_mirage_avoid(project.config.mirage),
     )
     if check:
         fresh = check_lock(project, options)
