@@ -119,9 +119,12 @@ _MASTER = re.compile(
     )""".replace("ID", _ID),
     re.VERBOSE | re.DOTALL,
 )
+_SPECIAL_IDENTS: Final = frozenset({"true", "false", "_"})
 _COMMENT_MARK = re.compile(r"\(\*|\*\)")
 _ESCAPE = re.compile(r"""\\(?:(\r?\n[ \t]*)|([\\"'nrtb ])|([0-9]{3})|x([0-9a-fA-F]{2})|)""")
-_SIMPLE_ESCAPES: Final = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "r": "\r", "t": "\t", "b": "\b", " ": " "}
+_SIMPLE_ESCAPES: Final = {
+    "\\": "\\", '"': '"', "'": "'", "n": "\n", "r": "\r", "t": "\t", "b": "\b", " ": " ",
+}
 _OPS: Final[dict[str, tuple[int, str]]] = {
     "=": (RELOP, "="),
     "!=": (RELOP, "!="),
@@ -170,7 +173,9 @@ def error_at(text: str, filename: str, offset: int, message: str, hint: str | No
     )
 
 
-def error_at_pos(text: str, filename: str, pos: Pos, message: str, hint: str | None = None) -> OpamSyntaxError:
+def error_at_pos(
+    text: str, filename: str, pos: Pos, message: str, hint: str | None = None
+) -> OpamSyntaxError:
     return OpamSyntaxError(
         message, filename=filename, line=pos[0], col=pos[1], source_line=source_line(text, pos[0]), hint=hint
     )
@@ -253,7 +258,8 @@ def _scan(text: str, filename: str, kinds: list[int], vals: list[object], poss: 
     kadd = kinds.append
     vadd = vals.append
     padd = poss.append
-    match = _MASTER.scanner(text).match
+    match = _MASTER.scanner(text).match  # type: ignore[attr-defined]
+    special = _SPECIAL_IDENTS
     line = 1
     bol = -1  # offset of the last newline seen; columns are ``offset - bol``
     resume = 0  # where the scanner started, for error reports after a comment
@@ -264,32 +270,32 @@ def _scan(text: str, filename: str, kinds: list[int], vals: list[object], poss: 
         if m is None:
             raise _lex_error(text, filename, resume if prev is None else prev.end())
         k = m.lastindex
-        if k == NEWLINE:
+        # Kinds are the group numbers (see the constants above), spelled as literals here
+        # because this loop runs once per token of every file.
+        if k == 1:  # NEWLINE
             line += 1
             bol = m.start(1)
-        elif k < IDENT:  # : [ ] { }
+        elif k < 7:  # : [ ] { }
             kadd(k)
             vadd(None)
             padd((line, m.start(k) - bol))
-        elif k == IDENT:
+        elif k == 7:  # IDENT
             v = m[7]
-            start = m.start(7)
-            if v == "true" or v == "false":
+            if v in special:
+                if v == "_":
+                    raise error_at(text, filename, m.start(7), "invalid integer '_'",
+                                   hint="'_' alone is neither an identifier nor an integer")
                 kadd(BOOL)
                 vadd(v == "true")
-            elif v == "_":
-                raise error_at(text, filename, start, "invalid integer '_'",
-                               hint="'_' alone is neither an identifier nor an integer")
             else:
-                kadd(IDENT)
+                kadd(7)
                 vadd(v)
-            padd((line, start - bol))
-        elif k == STRING or k == TSTRING:
-            v = m[k]
-            body_start = m.end() - len(v) - (1 if k == STRING else 3)
-            start = body_start - (1 if k == STRING else 3)
-            kadd(STRING)
-            padd((line, start - bol))
+            padd((line, m.start(7) - bol))
+        elif k == 8:  # STRING
+            v = m[8]
+            body_start = m.start(8)
+            kadd(8)
+            padd((line, body_start - 1 - bol))
             if "\\" in v:
                 vadd(_unescape(text, filename, v, body_start))
             elif "\r" in v:
@@ -299,16 +305,28 @@ def _scan(text: str, filename: str, kinds: list[int], vals: list[object], poss: 
             if "\n" in v:
                 line += v.count("\n")
                 bol = body_start + v.rfind("\n")
-        elif k == LPAR or k == RPAR:
+        elif k == 9:  # TSTRING
+            v = m[9]
+            body_start = m.start(9)
+            kadd(8)
+            padd((line, body_start - 3 - bol))
+            if "\\" in v:
+                vadd(_unescape(text, filename, v, body_start))
+            else:
+                vadd(v.replace("\r\n", "\n"))
+            if "\n" in v:
+                line += v.count("\n")
+                bol = body_start + v.rfind("\n")
+        elif k == 10 or k == 11:  # ( )
             kadd(k)
             vadd(None)
             padd((line, m.start(k) - bol))
-        elif k == OP:
+        elif k == 12:  # OP
             kind, op = _OPS[m[12]]
             kadd(kind)
             vadd(op)
             padd((line, m.start(12) - bol))
-        elif k == INT:
+        elif k == 13:  # INT
             v = m[13]
             start = m.start(13)
             digits = v.lstrip("-")
@@ -322,12 +340,12 @@ def _scan(text: str, filename: str, kinds: list[int], vals: list[object], poss: 
             kadd(INT)
             vadd(n)
             padd((line, start - bol))
-        elif k == COMMENT:
+        elif k == 14:  # COMMENT
             pass
-        elif k == CRLF:
+        elif k == 15:  # CRLF
             line += 1
             bol = m.start(15) + 1
-        elif k == END:
+        elif k == 16:  # END
             kadd(EOF)
             vadd(None)
             padd((line, m.start(16) - bol))
@@ -353,7 +371,7 @@ def _scan(text: str, filename: str, kinds: list[int], vals: list[object], poss: 
             if nl:
                 line += nl
                 bol = text.rfind("\n", start, end)
-            match = _MASTER.scanner(text, end).match
+            match = _MASTER.scanner(text, end).match  # type: ignore[attr-defined]
             resume = end
             m = None
 

@@ -1,3 +1,4 @@
+# ruff: noqa: SIM109  (``k == A or k == B`` on locals is faster than building a tuple per test)
 """The opam file grammar, as opam-file-format's ``opamBaseParser.mly`` (2.1) resolves it.
 
 The reference is an LALR(1) grammar whose ambiguities are settled by precedence declarations.
@@ -92,9 +93,7 @@ def parse_tokens(
     ATOMS = _ATOMS
     IDENT, BOOL, INT, STRING = L.IDENT, L.BOOL, L.INT, L.STRING
     RELOP, ENVOP, AND, OR, PFXOP = L.RELOP, L.ENVOP, L.AND, L.OR, L.PFXOP
-    LBRACKET, RBRACKET, LPAR, RPAR, LBRACE, RBRACE = (
-        L.LBRACKET, L.RBRACKET, L.LPAR, L.RPAR, L.LBRACE, L.RBRACE,
-    )
+    LBRACKET, LPAR, LBRACE, RBRACE = L.LBRACKET, L.LPAR, L.LBRACE, L.RBRACE
     COLON = L.COLON
     depth = 0
 
@@ -165,7 +164,7 @@ def parse_tokens(
             k1 = K[i + 1]
             if k1 == RELOP or k1 == ENVOP:
                 if K[i + 2] not in ATOMS:
-                    raise unexpected(i + 2, f"a value (string, identifier, integer or boolean) after '{V[i + 1]}'")
+                    raise unexpected(i + 2, f"a string, identifier, integer or boolean after '{V[i + 1]}'")
                 left = atom(i)
                 right = atom(i + 2)
                 if k1 == RELOP:
@@ -180,7 +179,7 @@ def parse_tokens(
             return Group(items, P[i]), j
         if k == RELOP:
             if K[i + 1] not in ATOMS:
-                raise unexpected(i + 1, f"a value (string, identifier, integer or boolean) after '{V[i]}'")
+                raise unexpected(i + 1, f"a string, identifier, integer or boolean after '{V[i]}'")
             return PrefixRelop(V[i], atom(i + 1), P[i]), i + 2  # type: ignore[arg-type]
         raise unexpected(i, "a value")
 

@@ -93,7 +93,7 @@ def _value(v: Value, out: list[str]) -> None:
     add = out.append
     t = type(v)
     if t is String:
-        add('{"str":' + json_string(v.value) + "}")  # type: ignore[union-attr]
+        add('{"str":' + json_string(v.value) + "}")  # type: ignore[union-attr,arg-type]
     elif t is Ident:
         add('{"id":' + json_string(v.name) + "}")  # type: ignore[union-attr]
     elif t is Option:
