@@ -15,3 +15,4 @@ from opamlock.cli import project_cmds  # noqa: F401
 from opamlock.cli import list  # noqa: F401
 from opamlock.cli import show  # noqa: F401
 from opamlock.cli import mirage_cmds  # noqa: F401
+from opamlock.cli import parse  # noqa: F401

@@ -348,7 +348,9 @@ def _scan(text: str, filename: str, kinds: list[int], vals: list[object], poss: 
         elif k == 16:  # END
             kadd(EOF)
             vadd(None)
-            padd((line, m.start(16) - bol))
+            # Point an "unexpected end of file" at the last character, not past the input.
+            end = m.start(16)
+            padd(locate(text, end - 1) if end and text[end - 1] == "\n" else (line, end - bol))
             if text.endswith(MAGIC_TAILS):
                 _check_magic_tail(text, filename, kinds, poss)
             break

@@ -297,7 +297,7 @@ def parse_tokens(
 # --- the reference's rules about opam-version ------------------------------------------------
 
 _NOPATCH_PREFIX: Final = re.compile(r"[0-9.]*")
-_MAJOR_MINOR: Final = re.compile(r"([0-9][0-9_]*)\.([0-9][0-9_]*)")
+_MAJOR_MINOR: Final = re.compile(r"([0-9][0-9_]*)(?:(\.)([0-9][0-9_]*)?)?")
 _U63: Final = 1 << 63
 _U62: Final = 1 << 62
 
@@ -305,9 +305,11 @@ _U62: Final = 1 << 62
 def nopatch(version: str) -> tuple[int, int]:
     """``major.minor`` of an ``opam-version`` string, exactly as opam-file-format computes it.
 
-    It keeps the text before a second ``.`` (or the leading digits-and-dots), scans it with
-    OCaml's ``"%u.%u"`` and falls back to ``(0, 0)`` when the scan fails. ``%u`` reads unsigned
-    63-bit numbers that wrap to negative above ``max_int`` and fail at ``2**63``.
+    It keeps the text before a second ``.`` (or else the leading digits-and-dots) and scans it
+    with OCaml's ``"%u.%u"``: a scan that fails gives ``(0, 0)``, while input ending right after
+    the major number gives ``(major, 0)`` (so ``"3"`` is 3.0 but ``"3."`` is 0.0). ``%u`` reads
+    unsigned 63-bit numbers, which wrap to negative above ``max_int`` and fail from ``2**63``.
+    All of this was checked against the reference binary.
     """
     first = version.find(".")
     second = version.find(".", first + 1) if first >= 0 else -1
@@ -315,8 +317,16 @@ def nopatch(version: str) -> tuple[int, int]:
     m = _MAJOR_MINOR.match(s)
     if m is None:
         return (0, 0)
+    if m.group(2) is None:
+        if m.end() != len(s):
+            return (0, 0)
+        minor = "0"
+    elif m.group(3) is None:
+        return (0, 0)
+    else:
+        minor = m.group(3)
     out = []
-    for g in (m.group(1), m.group(2)):
+    for g in (m.group(1), minor):
         n = int(g.replace("_", "")) if len(g) < 40 else _U63
         if n >= _U63:
             return (0, 0)
