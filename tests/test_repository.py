@@ -243,3 +243,29 @@ def test_cache_damaged_under_an_open_repository_is_a_clean_error(cache: Path) ->
     with pytest.raises(RepositoryError) as e:
         repo.package("foo", "1.0")
     assert e.value.hint
+
+
+def test_prune_keeps_the_most_recently_used_indexes(cache: Path, tmp_path: Path, parses: list[int]) -> None:
+    from opamlock.repository.index import IndexCache
+
+    seen: set[Path] = set()
+    for i in range(4):
+        d = tmp_path / f"r{i}"
+        shutil.copytree(FIXTURES / "overlay", d)
+        (d / "packages/extra/extra.0.1/opam").write_text(f'opam-version: "2.0"\nsynopsis: "{i}"\n')
+        load_repository(d, cache_dir=cache)
+        (new,) = set(cache.glob("*.idx")) - seen
+        os.utime(new, (1000 * (i + 1), 1000 * (i + 1)))  # distinct ages, oldest first
+        seen.add(new)
+    stale = cache / ".tmp-crashed.idx.x"
+    stale.write_bytes(b"left by a crash")
+    os.utime(stale, (0, 0))
+    assert len(list(cache.glob("*.idx"))) == 4
+    IndexCache(cache).prune(keep=2)
+    assert len(list(cache.glob("*.idx"))) == 2
+    assert not stale.exists()
+    r3 = load_repository(tmp_path / "r3", cache_dir=cache)
+    assert r3.package("extra", "0.1").text_field("synopsis") == "3"
+    assert len(parses) == 4  # r3, the newest, survived
+    load_repository(tmp_path / "r0", cache_dir=cache)
+    assert len(parses) == 5  # r0, the oldest, did not

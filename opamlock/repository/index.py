@@ -25,6 +25,7 @@ import marshal
 import os
 import struct
 import tempfile
+import time
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from opamlock.version import version_key
 __all__ = ["CACHE_FORMAT", "Entry", "Index", "IndexCache", "build_index", "default_cache_dir", "name_key"]
 
 CACHE_FORMAT = 1
+#: Index files kept in the cache (each is ~80 MB for the full opam-repository).
+KEEP_INDEXES = 8
 _MAGIC = b"OPLKIDX\x01"
 _HEADER = struct.Struct("<8sQQI")
 
@@ -242,6 +245,8 @@ class IndexCache:
             if fmt != CACHE_FORMAT or stamp != code_stamp() or ident != identity:
                 return None
             blob._base = _HEADER.size + index_len
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: kept by prune()
             return Index(ident, names, versions, entries, collisions,
                          tuple(LoadProblem(*p) for p in problems), blob)
         except (OSError, ValueError, TypeError, EOFError, struct.error):
@@ -257,4 +262,26 @@ class IndexCache:
             _atomic_write(self._index_path(idx.identity), [header, raw, *idx.blob.chunks])
         except OSError:
             return False
+        self.prune()
         return True
+
+    def prune(self, keep: int = KEEP_INDEXES, stale_after: float = 3600.0) -> None:
+        """Drop all but the ``keep`` most recently used indexes, and temporaries left by a crash.
+
+        A process still reading a removed index keeps its open descriptor, so this is safe
+        while other opamlock processes run.
+        """
+        now = time.time()
+        indexes: list[tuple[float, Path]] = []
+        with contextlib.suppress(OSError):
+            for p in self.directory.iterdir():
+                with contextlib.suppress(OSError):
+                    mtime = p.stat().st_mtime
+                    if p.name.startswith(".tmp-") and now - mtime > stale_after:
+                        p.unlink()
+                    elif p.suffix == ".idx":
+                        indexes.append((mtime, p))
+        indexes.sort(reverse=True)
+        for _, p in indexes[keep:]:
+            with contextlib.suppress(OSError):
+                p.unlink()
