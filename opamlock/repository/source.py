@@ -199,7 +199,6 @@ class DirSource(Source):
         except OSError:
             return None
         h.update(repr(stats).encode())
-        h.update(repr(record).encode())
         return "dir:" + h.hexdigest()
 
     def read(self) -> tuple[list[RawPackage], list[LoadProblem], object]:
