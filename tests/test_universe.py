@@ -81,3 +81,12 @@ def test_cross_repository_equal_versions_keep_the_higher_spelling_and_are_report
     assert synopsis(u.package("z", "1.00")) == "high"
     (c,) = u.collisions
     assert (c.kept, c.dropped, c.repository, c.dropped_repository) == ("1.0", "1.00", "high", "low")
+
+
+def test_in_memory_opam_bytes_are_the_printed_tree() -> None:
+    from opamlock.opamfile import parse
+
+    p = pkg("x.1", "hello")
+    u = Universe.from_packages([p])
+    assert parse(u.opam_bytes("x", "1"), "x").items == p.opam.items
+    assert u.files("x", "1") == ()

@@ -138,14 +138,20 @@ class Repository:
 
     @classmethod
     def from_packages(cls, packages: Iterable[Package], *, name: str = "memory") -> Repository:
-        """An in-memory repository (for tests of other modules); the given objects are returned as-is."""
+        """An in-memory repository (for tests of other modules); the given objects are returned as-is.
+
+        Their opam bytes are the printed syntax tree, since no file was read.
+        """
+        from opamlock.opamfile import print_file
+
         pkgs = list(packages)
         raw: list[RawPackage] = []
         parsed: list[Parsed] = []
         given: dict[tuple[str, str], Package] = {}
         for p in pkgs:
             spelled = str(p.version)
-            raw.append(RawPackage(f"packages/{p.name}/{p.name}.{spelled}", p.name, spelled, b"", ()))
+            text = print_file(p.opam).encode("utf-8")
+            raw.append(RawPackage(f"packages/{p.name}/{p.name}.{spelled}", p.name, spelled, text, ()))
             digest = p.opam_hash.removeprefix("sha256:")
             parsed.append((digest, marshal.dumps(compact.encode(p.opam)), None))
             given.setdefault((p.name, spelled), p)
