@@ -19,7 +19,7 @@ from opamlock.lockfile import (
     Source,
     dumps,
 )
-from opamlock.mirage.check import check_nodes, nodes_from_lock
+from opamlock.mirage.check import InvalidLockShape, check_nodes, nodes_from_lock, read_lock_nodes
 from opamlock.mirage.rules import default_rules
 
 R, B, T = "runtime", "build", "test"
@@ -153,3 +153,16 @@ def test_usage_and_missing_project(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(main, ["check", "--mirage"])
     assert r.exit_code == 1 and "no opamlock.toml" in r.output
+
+
+def test_fast_lock_reader_agrees_with_the_lockfile_module(tmp_path: Path) -> None:
+    lock = make_lock([("mirage-net-unix", R)])
+    root = _project(tmp_path, lock)
+    nodes, roots, own = read_lock_nodes(root / "opamlock.lock")
+    assert (nodes, roots) == nodes_from_lock(lock) and own == ["kernel"]
+    (root / "opamlock.lock").write_text("lock-version = 1\n[[package]]\nversion = '1'\n")
+    with pytest.raises(InvalidLockShape):
+        read_lock_nodes(root / "opamlock.lock")
+    (root / "opamlock.lock").write_text("lock-version = 7\n")
+    with pytest.raises(InvalidLockShape):
+        read_lock_nodes(root / "opamlock.lock")

@@ -69,7 +69,7 @@ def _pick_target(target: str | None, table: dict[str, Any]) -> str:
 def check_command(mirage: bool, target: str | None, as_json: bool, lock_path: Path | None,
                   no_source: bool, project_dir: Path | None) -> None:
     """Check the project; exit 1 when something linked into the unikernel is Unix-bound."""
-    from opamlock.mirage.check import check_nodes, nodes_from_lock
+    from opamlock.mirage.check import check_nodes, read_lock_nodes
     from opamlock.mirage.dune_scan import scan_project
     from opamlock.mirage.rules import default_rules
 
@@ -85,11 +85,8 @@ def check_command(mirage: bool, target: str | None, as_json: bool, lock_path: Pa
     source = scan_project(root, rules) if root is not None and not no_source else []
     lock_file = lock_path or (root / "opamlock.lock" if root is not None else None)
     if lock_file is not None and lock_file.exists():
-        from opamlock.lockfile import load
-
-        lock = load(lock_file)
-        nodes, roots = nodes_from_lock(lock, f"mirage-{tgt}")
-        report = check_nodes(nodes, roots, rules, target=tgt, own=[r.name for r in lock.roots], source=source)
+        nodes, roots, own = read_lock_nodes(lock_file, f"mirage-{tgt}")
+        report = check_nodes(nodes, roots, rules, target=tgt, own=own, source=source)
     else:
         if root is None:
             raise OpamlockError(f"{lock_file} does not exist")

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from opamlock.env import PlatformVars
-from opamlock.mirage.classify import builds_with_dune, has_cross_compile_tag, target_env
+from opamlock.errors import OpamlockError
 from opamlock.mirage.dune_scan import SourceFinding
 from opamlock.mirage.graph import LinkNode, RuntimeGraph
 from opamlock.mirage.rules import Rules
 
 __all__ = [
-    "CheckReport", "Finding", "MonorepoWarning", "check_graph", "check_nodes", "nodes_from_lock",
-    "nodes_from_solution",
+    "CheckReport", "Finding", "InvalidLockShape", "MonorepoWarning", "check_graph", "check_nodes",
+    "nodes_from_lock", "nodes_from_solution", "read_lock_nodes",
 ]
+
+
+class InvalidLockShape(OpamlockError):
+    """``opamlock.lock`` is not shaped as docs/lockfile.md says."""
 
 
 _NOT_DUNE = "does not build with dune (opam-monorepo cannot vendor it)"
@@ -182,14 +186,71 @@ def nodes_from_lock(lock: Any, platform_name: str | None = None) -> tuple[list[L
     return nodes, roots
 
 
+def read_lock_nodes(
+    path: Path, platform_name: str | None = None
+) -> tuple[list[LinkNode], list[str], list[str]]:
+    """Nodes, roots and the project's own names straight from ``opamlock.lock`` (docs/lockfile.md).
+
+    This is the pre-commit path: the stdlib TOML reader is about ten times faster to import and
+    run than the round-tripping one the lock writer needs, and the check only reads. A lock that
+    does not have the documented shape raises :class:`InvalidLockShape` naming the field.
+    """
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OpamlockError(f"{path}: no lock file", hint="create it with `opamlock lock`") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise InvalidLockShape(f"{path}: cannot read the lock: {e}") from e
+    if data.get("lock-version") != 1:
+        raise InvalidLockShape(f"{path}: lock-version {data.get('lock-version')!r} is not 1",
+                               hint="re-create it with this opamlock: `opamlock lock`")
+    try:
+        plats = [p["name"] for p in data.get("platform", [])]
+        plat = platform_name if platform_name in plats else (plats[0] if plats else None)
+
+        def on(rec: dict[str, Any]) -> bool:
+            pl = rec.get("platforms", [])
+            return not pl or plat in pl
+
+        def deps(rec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+            return tuple((d["name"], d.get("kind", "runtime")) for d in rec.get("depends", []))
+
+        nodes: list[LinkNode] = []
+        roots: list[str] = []
+        for r in data.get("root", []):
+            if on(r):
+                roots.append(r["name"])
+                nodes.append(LinkNode(r["name"], str(r.get("version", "")), deps(r)))
+        for p in data.get("package", []):
+            if not on(p):
+                continue
+            d = deps(p)
+            dune: bool | None = None
+            if p.get("source") is not None:
+                build = p.get("commands", {}).get("build", [])
+                dune = any(c and c[0] in ("dune", "jbuilder") for c in build) or any(
+                    n in ("dune", "jbuilder") for n, _ in d
+                )
+            nodes.append(LinkNode(p["name"], str(p["version"]), d, tuple(p.get("depexts", [])),
+                                  p.get("repository", ""), dune))
+    except (KeyError, TypeError, AttributeError) as e:
+        raise InvalidLockShape(f"{path}: a record lacks a field or has the wrong type ({e})",
+                               hint="re-create it with `opamlock lock`") from e
+    return nodes, roots, list(roots)
+
+
 def nodes_from_solution(
-    solution: Any, platform: PlatformVars, *, universe: Any = None, roots: Sequence[str] | None = None
+    solution: Any, platform: Any, *, universe: Any = None, roots: Sequence[str] | None = None
 ) -> tuple[list[LinkNode], list[str]]:
     """Nodes and roots from an ``opamlock.solver.Solution``, depexts evaluated for ``platform``.
 
     With the universe at hand, the ``cross-compile`` tag rule is checked too: it needs every
     version of a name, which a lock does not record.
     """
+    from opamlock.mirage.classify import builds_with_dune, has_cross_compile_tag, target_env
+
     nodes: list[LinkNode] = []
     for name, pkg in solution.packages.items():
         atoms = tuple((a.name, a.kind) for a in solution.edges.get(name, ()))

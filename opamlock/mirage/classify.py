@@ -15,12 +15,12 @@ A ``|`` with a branch that links nothing links nothing (a choice exists), so it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
 from opamlock.env import PlatformVars, package_env
 from opamlock.formula import And, Atom, Or, Resolved
+from opamlock.mirage.markers import Marker, dep_marker, edge_markers, link_kind, runtime_names, self_markers
 from opamlock.mirage.rules import Rules
 from opamlock.package import Package
 
@@ -32,26 +32,13 @@ __all__ = [
     "RNode",
     "ROr",
     "dep_marker",
+    "edge_markers",
     "monorepo_warnings",
     "runtime_formula",
     "runtime_names",
     "self_markers",
     "target_env",
 ]
-
-MarkerKind = Literal["unix-dep", "c-library", "depexts", "name", "is-unix", "is-c-library"]
-
-
-@dataclass(frozen=True, slots=True)
-class Marker:
-    """Why a package is Unix-bound, in words a user can act on."""
-
-    kind: MarkerKind
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
-
 
 @dataclass(frozen=True, slots=True)
 class Dep:
@@ -82,47 +69,11 @@ def target_env(platform: PlatformVars, pkg: Package) -> dict[str, str | bool]:
     return package_env(platform, pkg.name, str(pkg.version))
 
 
-def self_markers(name: str, depexts: Iterable[str], rules: Rules) -> tuple[Marker, ...]:
-    """Markers a package carries by itself: its name or role, and ``depexts`` on the platform."""
-    if name in rules.allowed:
-        return ()
-    out: list[Marker] = []
-    if name in rules.unix_markers:
-        out.append(Marker("is-unix", f"is {name}, the OCaml {name.removeprefix('base-')} library"))
-    elif rules.is_conf_library(name):
-        out.append(Marker("is-c-library", f"is {name}, a system C library"))
-    else:
-        why = rules.unix_name_reason(name)
-        if why is not None:
-            out.append(Marker("name", why))
-    deps = sorted(set(depexts))
-    if deps:
-        out.append(Marker("depexts", "depexts: " + ", ".join(deps)))
-    return tuple(out)
-
-
-def dep_marker(name: str, rules: Rules) -> Marker | None:
-    """The marker for *depending on* ``name`` at runtime, if that alone makes a package Unix-bound."""
-    if name in rules.allowed:
-        return None
-    if name in rules.unix_markers:
-        return Marker("unix-dep", f"depends on {name}")
-    if rules.is_conf_library(name):
-        return Marker("c-library", f"depends on {name} (system C library)")
-    return None
-
-
 def _keep(src: str, atom: Atom, rules: Rules) -> RNode | None:
-    if atom.kind != "runtime":
-        return None
-    if rules.edge_rule(src, atom.name) is not None or rules.ignores_target(atom.name):
-        return None
-    m = dep_marker(atom.name, rules)
-    if m is not None:
-        return MarkerLeaf(atom, m)
-    if atom.name in rules.allowed:
-        return None
-    return Dep(atom)
+    k = link_kind(src, atom.name, atom.kind, rules)
+    if isinstance(k, Marker):
+        return MarkerLeaf(atom, k)
+    return Dep(atom) if k else None
 
 
 def _filter(src: str, f: Resolved, rules: Rules) -> RNode | None:
@@ -147,35 +98,6 @@ def runtime_formula(pkg: Package, platform: PlatformVars, rules: Rules) -> RNode
     if resolved is None:
         return None
     return _filter(pkg.name, resolved, rules)
-
-
-def runtime_names(src: str, atoms: Iterable[tuple[str, str]], rules: Rules) -> list[str]:
-    """From a lock's or a solution's chosen edges (name, kind): the names linked from ``src``."""
-    out: list[str] = []
-    for name, kind in atoms:
-        node = _keep(src, Atom(name, kind=kind), rules)  # type: ignore[arg-type]
-        if isinstance(node, Dep):
-            out.append(name)
-    return out
-
-
-def edge_markers(src: str, atoms: Iterable[tuple[str, str]], rules: Rules) -> list[Marker]:
-    """Markers from chosen runtime edges (a lock's ``depends``): ``depends on base-unix``…"""
-    atoms = list(atoms)
-    runtime = {name for name, kind in atoms if kind == "runtime"}
-    out: list[Marker] = []
-    for name, kind in atoms:
-        node = _keep(src, Atom(name, kind=kind), rules)  # type: ignore[arg-type]
-        if not isinstance(node, MarkerLeaf) or node.marker in out:
-            continue
-        # Chosen edges are flat: for `"gmp" | "conf-gmp"` both are listed when both are in the set
-        # (conf-gmp pulled in by someone's build dependency). The portable sibling being an edge
-        # too means the `|` is satisfied without the system library.
-        sib = rules.sibling(name)
-        if node.marker.kind == "c-library" and sib is not None and sib in runtime:
-            continue
-        out.append(node.marker)
-    return out
 
 
 def builds_with_dune(pkg: Package, platform: PlatformVars) -> bool:

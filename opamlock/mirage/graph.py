@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from opamlock.mirage.classify import Marker, edge_markers, runtime_names, self_markers
+from opamlock.mirage.markers import Marker, edge_markers, runtime_names, self_markers
 from opamlock.mirage.rules import Rules
 
 __all__ = ["LinkNode", "RuntimeGraph"]
