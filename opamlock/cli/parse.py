@@ -24,7 +24,7 @@ from opamlock.opamfile import error_json, parse_file, print_file, to_json
 
 @main.command("parse")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="One JSON line per file, in the reference parser's shape.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per file (reference shape).")
 def parse_cmd(files: tuple[Path, ...], as_json: bool) -> None:
     """Parse opam FILES; print them back, or as JSON lines with --json."""
     out = click.get_binary_stream("stdout")
