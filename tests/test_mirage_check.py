@@ -166,3 +166,16 @@ def test_fast_lock_reader_agrees_with_the_lockfile_module(tmp_path: Path) -> Non
     (root / "opamlock.lock").write_text("lock-version = 7\n")
     with pytest.raises(InvalidLockShape):
         read_lock_nodes(root / "opamlock.lock")
+
+
+def test_pre_commit_entry_point_matches_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from opamlock.mirage.__main__ import main as hook
+
+    root = _project(tmp_path, make_lock([("mirage-net-unix", R)]))
+    assert hook(["--project", str(root), "--json"]) == 1
+    via_hook = json.loads(capsys.readouterr().out)
+    code, out = _check(root, "--json")
+    assert code == 1 and json.loads(out) == via_hook
+    (root / "opamlock.lock").write_text(dumps(make_lock()))
+    assert hook(["--project", str(root)]) == 0
+    assert "mirage check (hvt): ok" in capsys.readouterr().out

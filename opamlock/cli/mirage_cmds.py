@@ -31,30 +31,6 @@ def _project_root(project_dir: Path | None) -> Path | None:
         return None
 
 
-def _mirage_table(root: Path) -> dict[str, Any]:
-    """The ``[mirage]`` table of ``opamlock.toml``, read with the fast stdlib reader."""
-    import tomllib
-
-    path = root / "opamlock.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise OpamlockError(f"cannot read {path}: {e}") from e
-    table = data.get("mirage", {})
-    if not isinstance(table, dict):
-        raise OpamlockError(f"{path}: [mirage] must be a table")
-    return table
-
-
-def _pick_target(target: str | None, table: dict[str, Any]) -> str:
-    if target:
-        return target
-    targets = table.get("targets") or []
-    return str(targets[0]) if targets else "hvt"
-
-
 @main.command("check")
 @click.option("--mirage", "mirage", is_flag=True,
               help="Check that nothing linked into the unikernel needs Unix.")
@@ -69,7 +45,7 @@ def _pick_target(target: str | None, table: dict[str, Any]) -> str:
 def check_command(mirage: bool, target: str | None, as_json: bool, lock_path: Path | None,
                   no_source: bool, project_dir: Path | None) -> None:
     """Check the project; exit 1 when something linked into the unikernel is Unix-bound."""
-    from opamlock.mirage.check import check_nodes, read_lock_nodes
+    from opamlock.mirage.check import check_locked_project, mirage_table, pick_target
     from opamlock.mirage.dune_scan import scan_project
     from opamlock.mirage.rules import default_rules
 
@@ -79,18 +55,13 @@ def check_command(mirage: bool, target: str | None, as_json: bool, lock_path: Pa
     if root is None and lock_path is None:
         raise OpamlockError("no opamlock.toml here or above, and no --lock given",
                             hint="run inside a project, or pass --lock PATH")
-    table = _mirage_table(root) if root is not None else {}
-    rules = default_rules().with_project(table)
-    tgt = _pick_target(target, table)
-    source = scan_project(root, rules) if root is not None and not no_source else []
-    lock_file = lock_path or (root / "opamlock.lock" if root is not None else None)
-    if lock_file is not None and lock_file.exists():
-        nodes, roots, own = read_lock_nodes(lock_file, f"mirage-{tgt}")
-        report = check_nodes(nodes, roots, rules, target=tgt, own=own, source=source)
-    else:
-        if root is None:
-            raise OpamlockError(f"{lock_file} does not exist")
-        report = _check_by_solving(root, rules, tgt, source)
+    report = check_locked_project(root, target=target, lock_path=lock_path, source=not no_source)
+    if report is None:
+        assert root is not None
+        table = mirage_table(root)
+        rules = default_rules().with_project(table)
+        source = scan_project(root, rules) if not no_source else []
+        report = _check_by_solving(root, rules, pick_target(target, table), source)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -161,6 +132,7 @@ def audit_command(packages: tuple[str, ...], all_: bool, target: str, repos: tup
     """
     from opamlock.formula import VConstraint, parse_atom
     from opamlock.mirage.audit import Auditor
+    from opamlock.mirage.check import mirage_table
     from opamlock.mirage.report import render
     from opamlock.mirage.rules import default_rules
     from opamlock.repository import load_universe
@@ -174,7 +146,7 @@ def audit_command(packages: tuple[str, ...], all_: bool, target: str, repos: tup
     if not specs:
         raise UsageError("no repository to audit", hint="pass --repo PATH (repeat for layers)")
     root = _project_root(None)
-    rules = default_rules().with_project(_mirage_table(root) if root is not None and not repos else {})
+    rules = default_rules().with_project(mirage_table(root) if root is not None and not repos else {})
     universe = load_universe(specs)
     auditor = Auditor(universe, target=target, rules=rules)
     wanted: list[tuple[str, OpamVersion | None]] | None = None

@@ -275,3 +275,51 @@ def check_nodes(
 ) -> CheckReport:
     """``own``: the project's own packages among the roots (see :class:`RuntimeGraph`)."""
     return check_graph(RuntimeGraph(nodes, roots, rules, own=own), target=target, source=source)
+
+
+# -- a project, end to end (shared by the CLI and the pre-commit entry point) ----------------------
+
+
+def mirage_table(root: Path) -> dict[str, Any]:
+    """The ``[mirage]`` table of ``opamlock.toml``, read with the fast stdlib reader."""
+    import tomllib
+
+    path = root / "opamlock.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise OpamlockError(f"cannot read {path}: {e}") from e
+    table = data.get("mirage", {})
+    if not isinstance(table, dict):
+        raise OpamlockError(f"{path}: [mirage] must be a table")
+    return table
+
+
+def pick_target(target: str | None, table: dict[str, Any]) -> str:
+    """``--target``, else the first of ``[mirage] targets``, else hvt."""
+    if target:
+        return target
+    targets = table.get("targets") or []
+    return str(targets[0]) if targets else "hvt"
+
+
+def check_locked_project(
+    root: Path | None, *, target: str | None = None, lock_path: Path | None = None, source: bool = True
+) -> CheckReport | None:
+    """Check the project's lock (and dune files); ``None`` when there is no lock to read."""
+    from opamlock.mirage.dune_scan import scan_project
+    from opamlock.mirage.rules import default_rules
+
+    table = mirage_table(root) if root is not None else {}
+    rules = default_rules().with_project(table)
+    tgt = pick_target(target, table)
+    lock_file = lock_path or (root / "opamlock.lock" if root is not None else None)
+    if lock_file is None or not lock_file.exists():
+        if lock_path is not None:
+            raise OpamlockError(f"{lock_path}: no lock file", hint="create it with `opamlock lock`")
+        return None
+    found = scan_project(root, rules) if root is not None and source else []
+    nodes, roots, own = read_lock_nodes(lock_file, f"mirage-{tgt}")
+    return check_nodes(nodes, roots, rules, target=tgt, own=own, source=found)
