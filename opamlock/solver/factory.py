@@ -19,18 +19,61 @@ Preferences live here as orderings, never as filters, so they cannot cost a solu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Protocol, overload
 
 from opamlock.env import PlatformVars, SolveFlags, conflicts_env, package_env
-from opamlock.formula import And, Atom, Or, Resolved, atoms_of, vmatch
+from opamlock.formula import And, Atom, Or, Resolved, atoms_of
 from opamlock.package import Package
 from opamlock.solver.candidates import Absent, Branch, Candidate, ClassPick, PkgCandidate, PkgInfo
-from opamlock.solver.prune import conjuncts, dependents_index, holds, prune, sat_fixpoint
+from opamlock.solver.pivot import PIVOT, Compat
+from opamlock.solver.prune import Matcher, conjuncts, dependents_index, holds, prune, sat_fixpoint
 from opamlock.solver.requirements import Choose, Forbid, Member, Need, Requirement, choose
 from opamlock.version import OpamVersion
 
 __all__ = ["Factory", "UniverseLike"]
+
+
+class PinOrdered(Sequence[Candidate]):
+    """A fixed set of candidates whose order follows resolvelib's pins *when it is read*.
+
+    resolvelib asks for an identifier's candidates when a requirement on it first appears, often
+    before the compiler is pinned, and keeps the answer. The set never changes (that is what
+    soundness needs); the order is re-decided on each read, so that once ``ocaml`` is pinned, a
+    dependency's versions that agree with it come first. Within equal rank the static order
+    (locked, good, newest) holds, since sorting is stable.
+    """
+
+    def __init__(self, head: list[Candidate], items: list[Candidate], ranks: Sequence[tuple[bool, ...]],
+                 consistent: Callable[[Candidate], bool]) -> None:
+        self._head = head
+        order = sorted(range(len(items)), key=lambda k: ranks[k])
+        self._items = [items[k] for k in order]
+        self._ranks = [ranks[k] for k in order]
+        self._consistent = consistent
+
+    def _ordered(self) -> list[Candidate]:
+        keyed = sorted(range(len(self._items)),
+                       key=lambda k: (self._ranks[k], not self._consistent(self._items[k])))
+        return self._head + [self._items[k] for k in keyed]
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return iter(self._ordered())
+
+    def __len__(self) -> int:
+        return len(self._head) + len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Candidate]: ...
+
+    def __getitem__(self, index: int | slice) -> Candidate | Sequence[Candidate]:
+        return self._ordered()[index]
+
+    def __bool__(self) -> bool:
+        return bool(self._head or self._items)
 
 
 class UniverseLike(Protocol):
@@ -66,15 +109,18 @@ class Factory:
             self.roots.setdefault(a.name, []).append(a)
         self.by_name: dict[str, list[PkgInfo]] = {}
         self._load(self.roots)
-        self.forced = prune(self.by_name, self.roots)
+        self.match = Matcher(self.by_name)
+        self.forced = prune(self.by_name, self.roots, self.match)
         self.live: dict[str, list[PkgInfo]] = {
             n: [i for i in infos if i.dead is None] for n, infos in self.by_name.items()
         }
         alive = {i for infos in self.live.values() for i in infos}
         good = {i for i in alive if not i.avoided}
-        sat_fixpoint(self.live, good, dependents_index(self.live))
+        live_dependents = dependents_index(self.live)
+        sat_fixpoint(self.live, good, live_dependents, self.match)
         self.good = good
         self._live_set = alive
+        self.compat = Compat(self.live, self.match, live_dependents)
         #: The latest pins resolvelib reported (see :meth:`note_pins`); only orders candidates.
         self.pins: Mapping[str, Candidate] = {}
 
@@ -114,7 +160,7 @@ class Factory:
 
     def branch_ok(self, f: Resolved, *, good: bool = False) -> bool:
         """Can this ``|`` branch hold at all (or with good versions only)?"""
-        return holds(f, "", None, self.good if good else self._live_set, self.live)
+        return holds(f, "", None, self.good if good else self._live_set, self.match)
 
     def viable_branches(self, f: Or) -> list[tuple[int, Resolved]]:
         return [(k, b) for k, b in enumerate(f.items) if self.branch_ok(b)]
@@ -155,7 +201,7 @@ class Factory:
 
     def matches(
         self, key: str, reqs: Sequence[Requirement], incompatible: Iterable[Candidate]
-    ) -> list[Candidate]:
+    ) -> Sequence[Candidate]:
         """Candidates of ``key`` satisfying every requirement, most preferred first."""
         bad = set(incompatible)
         if key.startswith("|"):
@@ -168,38 +214,37 @@ class Factory:
             return [] if pick in bad else [pick]
         return self._package_matches(key, reqs, bad)
 
-    def _branch_matches(self, key: str, reqs: Sequence[Requirement], bad: set[Candidate]) -> list[Candidate]:
+    def _branch_matches(self, key: str, reqs: Sequence[Requirement], bad: set[Candidate]) -> PinOrdered:
         formula = next(r.formula for r in reqs if isinstance(r, Choose))
-        viable = [Branch(key, k, b) for k, b in self.viable_branches(formula)]
-        ordered = sorted(
-            (b for b in viable if b not in bad),
-            key=lambda b: (not self._pinned_ok(b.formula), not self.branch_ok(b.formula, good=True), b.index),
-        )
-        return list(ordered)
+        viable: list[Candidate] = [Branch(key, k, b) for k, b in self.viable_branches(formula)]
+        viable = [b for b in viable if b not in bad]
+        ranks = [(not self.branch_ok(b.formula, good=True),) for b in viable if isinstance(b, Branch)]
+        return PinOrdered([], viable, ranks, self._consistent_candidate)
 
     def _package_matches(
         self, name: str, reqs: Sequence[Requirement], bad: set[Candidate]
-    ) -> list[Candidate]:
-        out: list[Candidate] = []
+    ) -> PinOrdered:
+        head: list[Candidate] = []
         only_conflicts = all(isinstance(r, Forbid) for r in reqs)
         if only_conflicts and Absent(name) not in bad:
-            out.append(Absent(name))
-        atoms = [r.atom for r in reqs if isinstance(r, Need)]
-        forbids = [r for r in reqs if isinstance(r, Forbid)]
-        found: list[PkgCandidate] = []
+            head.append(Absent(name))
+        allowed: set[PkgInfo] | None = None
+        for r in reqs:
+            if isinstance(r, Need):
+                m = set(self.match(r.atom))
+                allowed = m if allowed is None else allowed & m
+            elif isinstance(r, Forbid):
+                m = set(self.match(Atom(r.name, r.vf)))
+                allowed = (set(self.live.get(name, ())) if allowed is None else allowed) - m
+        found: list[Candidate] = []
         for i in self.live.get(name, ()):
-            if all(a.matches(i.version) for a in atoms) and not any(vmatch(f.vf, i.version) for f in forbids):
+            if allowed is None or i in allowed:
                 c = PkgCandidate(i, name, i.version)
                 if c not in bad:
                     found.append(c)
         locked = self.locked.get(name)
-
-        def rank(c: PkgCandidate) -> tuple[bool, bool, bool]:
-            return (c.version != locked, c.info not in self.good, not self._consistent(c.info))
-
-        found.sort(key=rank)
-        out.extend(found)  # stable: newest first within a rank
-        return out
+        ranks = [(c.version != locked, c.info not in self.good) for c in found if isinstance(c, PkgCandidate)]
+        return PinOrdered(head, found, ranks, self._consistent_candidate)
 
     # -- consistency with the current pins (an ordering hint only) ----------------------------
 
@@ -209,6 +254,18 @@ class Factory:
     def _pinned_version(self, name: str) -> OpamVersion | None:
         c = self.pins.get(name)
         return c.version if isinstance(c, PkgCandidate) else None
+
+    def _consistent_candidate(self, c: Candidate) -> bool:
+        pivot = self.pins.get(PIVOT)
+        if isinstance(c, PkgCandidate):
+            if isinstance(pivot, PkgCandidate) and not self.compat.allows(c.info, pivot.info):
+                return False
+            return self._consistent(c.info)
+        if isinstance(c, Branch):
+            if isinstance(pivot, PkgCandidate) and not self.compat.formula_allows(c.formula, pivot.info):
+                return False
+            return self._pinned_ok(c.formula)
+        return True
 
     def _consistent(self, info: PkgInfo) -> bool:
         if not self.pins:

@@ -85,7 +85,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg,misc]
         identifier: str,
         requirements: Mapping[str, Iterator[Requirement]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> Sequence[Candidate]:
         return self.factory.matches(identifier, list(requirements[identifier]),
                                     incompatibilities[identifier])
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from opamlock.formula import And, Atom, Resolved
+from opamlock.formula import And, Atom, Resolved, VersionFormula, vmatch
 from opamlock.solver.candidates import PkgInfo
 
 __all__ = [
@@ -91,25 +91,42 @@ def conjuncts(f: Resolved | None) -> tuple[Resolved, ...]:
     return (f,)
 
 
-def holds(f: Resolved | None, name: str, version: object, alive: set[PkgInfo],
-          by_name: Mapping[str, Sequence[PkgInfo]]) -> bool:
+class Matcher:
+    """Which versions of a name match a version formula, computed once per (name, formula).
+
+    The same few hundred atoms are tested again and again during pruning and search; evaluating
+    version formulas was most of a solve's time before this cache.
+    """
+
+    def __init__(self, by_name: Mapping[str, Sequence[PkgInfo]]) -> None:
+        self.by_name = by_name
+        self._cache: dict[tuple[str, VersionFormula], tuple[PkgInfo, ...]] = {}
+
+    def __call__(self, atom: Atom) -> tuple[PkgInfo, ...]:
+        key = (atom.name, atom.vf)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = tuple(
+                i for i in self.by_name.get(atom.name, ()) if vmatch(atom.vf, i.version))
+        return found
+
+
+def holds(f: Resolved | None, name: str, version: object, alive: set[PkgInfo], match: Matcher) -> bool:
     """Can ``f`` (a ``depends`` of ``name.version``) hold using only versions in ``alive``?"""
     if f is None:
         return True
     if isinstance(f, Atom):
         if f.name == name:  # one version per name: a self-atom is about this very version
             return f.matches(version)  # type: ignore[arg-type]
-        return any(i in alive and f.matches(i.version) for i in by_name.get(f.name, ()))
+        return any(i in alive for i in match(f))
     if isinstance(f, And):
-        return all(holds(x, name, version, alive, by_name) for x in f.items)
-    return any(holds(x, name, version, alive, by_name) for x in f.items)
+        return all(holds(x, name, version, alive, match) for x in f.items)
+    return any(holds(x, name, version, alive, match) for x in f.items)
 
 
-def _failing_part(
-    i: PkgInfo, alive: set[PkgInfo], by_name: Mapping[str, Sequence[PkgInfo]]
-) -> Resolved | None:
+def _failing_part(i: PkgInfo, alive: set[PkgInfo], match: Matcher) -> Resolved | None:
     for part in conjuncts(i.depends):
-        if not holds(part, i.name, i.version, alive, by_name):
+        if not holds(part, i.name, i.version, alive, match):
             return part
     return None
 
@@ -130,6 +147,7 @@ def sat_fixpoint(
     by_name: Mapping[str, Sequence[PkgInfo]],
     alive: set[PkgInfo],
     dependents: Mapping[str, Sequence[PkgInfo]],
+    match: Matcher,
     *,
     check: Iterable[PkgInfo] | None = None,
     record: bool = False,
@@ -146,7 +164,7 @@ def sat_fixpoint(
         for i in work:
             if i not in alive:
                 continue
-            part = _failing_part(i, alive, by_name)
+            part = _failing_part(i, alive, match)
             if part is not None:
                 alive.discard(i)
                 if record:
@@ -161,7 +179,9 @@ def _top_atoms(i: PkgInfo) -> list[Atom]:
     return [p for p in conjuncts(i.depends) if isinstance(p, Atom)]
 
 
-def prune(by_name: Mapping[str, Sequence[PkgInfo]], roots: Mapping[str, Sequence[Atom]]) -> set[str]:
+def prune(
+    by_name: Mapping[str, Sequence[PkgInfo]], roots: Mapping[str, Sequence[Atom]], match: Matcher
+) -> set[str]:
     """Mark every version that can be in no solution (``PkgInfo.dead``); return the forced names."""
     alive: set[PkgInfo] = set()
     for name, infos in by_name.items():
@@ -191,7 +211,7 @@ def prune(by_name: Mapping[str, Sequence[PkgInfo]], roots: Mapping[str, Sequence
     def live(name: str) -> list[PkgInfo]:
         return [i for i in by_name.get(name, ()) if i in alive]
 
-    sat_fixpoint(by_name, alive, dependents, record=True)
+    sat_fixpoint(by_name, alive, dependents, match, record=True)
     forced: set[str] = set(roots)
     while True:
         before = len(alive)
@@ -244,6 +264,6 @@ def prune(by_name: Mapping[str, Sequence[PkgInfo]], roots: Mapping[str, Sequence
                            for c in lx]
                     if all(h is not None for h in hit):
                         kill(v, Clash(x, lx[0].nv, atom=hit[0]))
-        sat_fixpoint(by_name, alive, dependents, record=True)
+        sat_fixpoint(by_name, alive, dependents, match, record=True)
         if len(alive) == before:
             return forced
