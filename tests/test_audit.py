@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -231,3 +232,35 @@ def test_fixpoint_matches_brute_force_on_acyclic_universes(spec: dict[str, str])
             if got.verdict == "incompatible":
                 # The chain is a real path of dependencies ending at a marked package.
                 assert got.chain[0] == f"{name}.{v}" and got.marker
+
+
+def test_audit_cli_on_a_repository_folder(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from opamlock.cli import main
+
+    repo = tmp_path / "repo"
+    (repo / "repo").parent.mkdir(parents=True, exist_ok=True)
+    (repo / "repo").write_text('opam-version: "2.0"\n')
+    for nv, body in TOY.items():
+        name = nv.partition(".")[0]
+        d = repo / "packages" / name / nv
+        d.mkdir(parents=True)
+        (d / "opam").write_text('opam-version: "2.0"\n' + body)
+    run = CliRunner().invoke
+    r = run(main, ["audit", "top", "fmt", "--repo", str(repo), "--format", "json"])
+    assert r.exit_code == 1  # a named package is incompatible: a CI gate
+    data = json.loads(r.output)
+    assert [p["verdict"] for p in data["packages"]] == ["incompatible", "compatible"]
+    assert data["packages"][0]["explain"] == (
+        "top.1 → mid.1 → old.1 → zarith.1: depends on conf-gmp (system C library)"
+    )
+    r = run(main, ["audit", "zarith.1", "--repo", str(repo)])
+    assert r.exit_code == 1 and "zarith.1: incompatible" in r.output
+    out = tmp_path / "all.html"
+    r = run(main, ["audit", "--all", "--repo", str(repo), "--format", "html", "-o", str(out)])
+    assert r.exit_code == 0 and out.read_text().count("<tr data-name=") == len({n.split(".")[0] for n in TOY})
+    assert run(main, ["audit", "--repo", str(repo)]).exit_code == 2
+    assert run(main, ["audit", "zarith.9", "--repo", str(repo)]).exit_code == 1
