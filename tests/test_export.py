@@ -86,3 +86,40 @@ def test_reference_parser_reads_the_export(locked_toy: Path, reference_parser: P
     for atom in depends["list"]:
         names.add(atom["opt"]["str"])
     assert names == set(load(locked_toy / "opamlock.lock").versions("linux-x86_64"))
+
+
+@pytest.mark.slow
+@pytest.mark.oracle
+def test_opam_install_locked_accepts_the_export(
+    tmp_path: Path, snapshot_tar: Path, opam_env: dict[str, str]
+) -> None:
+    """opam 2.1 itself: `opam install . --locked --dry-run` installs exactly the locked closure."""
+    project = tmp_path / "a" / "b" / "demo"
+    project.mkdir(parents=True)
+    (project / "demo.opam").write_text(
+        'opam-version: "2.0"\nsynopsis: "Demo"\nmaintainer: "opamlock"\n'
+        'depends: [\n  "ocaml" {>= "4.14"}\n  "dune" {>= "3.0"}\n  "uri"\n  "fmt"\n]\n'
+        'build: [["dune" "build" "-p" name]]\n'
+    )
+    (project / "opamlock.toml").write_text(
+        f'[[repository]]\nname = "opam-repository"\npath = "{os.path.relpath(snapshot_tar, project)}"\n'
+    )
+    for cmd in (["lock"], ["export"]):
+        r = CliRunner().invoke(main, [*cmd, "--project", str(project)])
+        assert r.exit_code == 0, r.output
+    r2 = subprocess.run(
+        ["opam", "install", ".", "--locked", "--dry-run", "--show-actions"],
+        cwd=project,
+        env=opam_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r2.returncode == 0, r2.stdout + r2.stderr
+    installs = {}
+    for line in r2.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[1] == "install":
+            installs[parts[2]] = parts[3]
+    installs.pop("demo")
+    assert installs == load(project / "opamlock.lock").versions()
