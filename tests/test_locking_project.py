@@ -228,3 +228,39 @@ def test_two_concurrent_lock_runs_leave_a_valid_lock(toy: Path) -> None:
     lock = load(toy / "opamlock.lock")
     assert lock.versions("linux-x86_64")["lib-b"] == "1.0.0"
     assert sorted(x.name for x in toy.iterdir()) == ["opamlock.lock", "opamlock.toml", "toy.opam"]
+
+
+def test_tree_why_and_diff_commands(toy: Path) -> None:
+    assert run(["lock"], toy)[0] == 0
+    code, out = run(["tree"], toy)
+    assert code == 0
+    assert out.splitlines() == [
+        "toy dev",
+        "├── dune 3.16.0",
+        "│   ├── base-unix base",
+        "│   └── ocaml 5.2.0",
+        "├── lib-b 1.0.0",
+        "│   ├── lib-a 1.0.0",
+        "│   │   ├── dune 3.16.0 (*)",
+        "│   │   └── ocaml 5.2.0",
+        "│   ├── ocaml 5.2.0",
+        "│   └── unix-only 1.0",
+        "│       ├── base-unix base",
+        "│       └── ocaml 5.2.0",
+        "└── ocaml 5.2.0",
+    ]
+    code, out = run(["tree", "--all-kinds", "--platform", "macos-arm64"], toy)
+    assert code == 0 and "├── dune 3.16.0 (build)" in out and "portable 1.0" in out
+    code, out = run(["why", "base-unix"], toy)
+    assert code == 0
+    assert out.splitlines() == ["toy.dev -> dune.3.16.0 -> base-unix.base"]
+    code, out = run(["why", "nosuch"], toy)
+    assert code == 1 and "nosuch is not in the lock" in out
+    old = toy / "old.lock"
+    shutil.copy(toy / "opamlock.lock", old)
+    cfg = toy / "opamlock.toml"
+    cfg.write_text(cfg.read_text() + '\n[pins]\nocaml = "4.14.2"\n')
+    assert run(["lock"], toy)[0] == 0
+    r = CliRunner().invoke(main, ["diff", "--plain", str(old), str(toy / "opamlock.lock")])
+    assert r.exit_code == 0
+    assert "  ↓ ocaml 5.2.0 -> 4.14.2" in r.output.splitlines()
