@@ -91,7 +91,7 @@ def test_toml_syntax_errors_have_line_and_column() -> None:
         (('os = "macos"', "os = 3"), "solve.platforms[1].os: expected a string, found an integer"),
         (('{ os = "macos", arch = "arm64" }', '{ os = "macos" }'), "solve.platforms[1].arch: missing"),
         (("with-test = true", 'with-test = "yes"'), "solve.with-test: expected true or false"),
-        (('"ocaml>=5.1"', '"ocaml>>5.1"'), "solve.constraints[0]: invalid version in package atom 'ocaml>>5.1'"),
+        (('"ocaml>=5.1"', '"ocaml>>5.1"'), "solve.constraints[0]: invalid version in package atom"),
         (('lwt = "5.9.1"', 'lwt = "5 9"'), "pins.lwt: invalid version"),
         (('commit = "97014be61691efb695da5de8e860cba5d74fa1f5"', 'commit = "main"'),
          "repository[1].commit: 'main' is not a full commit hash"),
@@ -146,7 +146,7 @@ def test_find_project_walks_up(tmp_path: Path) -> None:
     sub = tmp_path / "src" / "lib"
     sub.mkdir(parents=True)
     assert find_project(sub) == tmp_path.resolve()
-    with pytest.raises(OpamlockError, match="no opamlock.toml"):
+    with pytest.raises(OpamlockError, match=r"no opamlock\.toml"):
         find_project(Path("/"))
 
 
