@@ -191,6 +191,8 @@ def test_nopatch() -> None:
     assert nopatch("x") == (0, 0)
     assert nopatch("3.4611686018427387904") == (3, -(1 << 62))
     assert nopatch("3.9223372036854775808") == (0, 0)
+    assert nopatch("2.2x.0") == (0, 0)
+    assert nopatch("2.2_.0") == (2, 2)
 
 
 def test_future_format_errors_become_sentinel() -> None:

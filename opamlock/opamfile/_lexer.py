@@ -249,7 +249,9 @@ def tokenize(text: str, filename: str) -> tuple[list[int], list[object], list[Po
     try:
         _scan(text, filename, kinds, vals, poss)
     except OpamSyntaxError as e:
-        e.partial = (kinds[:3], vals[:3], poss[:3])  # type: ignore[attr-defined]
+        # Only tokens that lexed completely count (a string's kind is recorded before its value).
+        n = min(3, len(kinds), len(vals), len(poss))
+        e.partial = (kinds[:n], vals[:n], poss[:n])  # type: ignore[attr-defined]
         raise
     return kinds, vals, poss
 

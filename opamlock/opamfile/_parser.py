@@ -297,36 +297,28 @@ def parse_tokens(
 # --- the reference's rules about opam-version ------------------------------------------------
 
 _NOPATCH_PREFIX: Final = re.compile(r"[0-9.]*")
-_MAJOR_MINOR: Final = re.compile(r"([0-9][0-9_]*)(?:(\.)([0-9][0-9_]*)?)?")
+_MAJOR_MINOR: Final = re.compile(r"([0-9][0-9_]*)(?:\.([0-9][0-9_]*))?")
 _U63: Final = 1 << 63
 _U62: Final = 1 << 62
 
 
 def nopatch(version: str) -> tuple[int, int]:
-    """``major.minor`` of an ``opam-version`` string, exactly as opam-file-format computes it.
+    """``major.minor`` of an ``opam-version`` string, exactly as opam-file-format 2.1.5 computes it.
 
-    It keeps the text before a second ``.`` (or else the leading digits-and-dots) and scans it
-    with OCaml's ``"%u.%u"``: a scan that fails gives ``(0, 0)``, while input ending right after
-    the major number gives ``(major, 0)`` (so ``"3"`` is 3.0 but ``"3."`` is 0.0). ``%u`` reads
-    unsigned 63-bit numbers, which wrap to negative above ``max_int`` and fail from ``2**63``.
-    All of this was checked against the reference binary.
+    It keeps the text before a second ``.`` (or else the leading digits-and-dots), which must
+    then be all of ``MAJOR`` or ``MAJOR.MINOR`` (digits, ``_`` allowed after the first) or the
+    answer is ``(0, 0)``: ``"3"`` is 3.0, ``"3."`` and ``"2.2x.0"`` are 0.0, ``"2.2x"`` is 2.2.
+    Numbers are unsigned 63-bit: they wrap to negative above ``max_int`` and fail from ``2**63``.
+    Every one of these rules was checked against the reference binary.
     """
     first = version.find(".")
     second = version.find(".", first + 1) if first >= 0 else -1
     s = version[:second] if second >= 0 else _NOPATCH_PREFIX.match(version).group()  # type: ignore[union-attr]
-    m = _MAJOR_MINOR.match(s)
+    m = _MAJOR_MINOR.fullmatch(s)
     if m is None:
         return (0, 0)
-    if m.group(2) is None:
-        if m.end() != len(s):
-            return (0, 0)
-        minor = "0"
-    elif m.group(3) is None:
-        return (0, 0)
-    else:
-        minor = m.group(3)
     out = []
-    for g in (m.group(1), minor):
+    for g in (m.group(1), m.group(2) or "0"):
         n = int(g.replace("_", "")) if len(g) < 40 else _U63
         if n >= _U63:
             return (0, 0)
