@@ -504,8 +504,39 @@ def read_project_package(root: Path, path: Path) -> ProjectPackage:
     except InvalidVersion as e:
         raise OpamlockError(f"{rel}: invalid version: {e.message}", hint=e.hint) from e
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    pkg = Package(name, ver, ast_file, repository="", opam_hash=digest)
+    pkg = Package(name, ver, _as_dev(ast_file), repository="", opam_hash=digest)
     return ProjectPackage(name=name, version=version, opam_file=rel, opam_hash=digest, package=pkg)
+
+
+def _dev_value(v: ast.Value) -> ast.Value:
+    if isinstance(v, ast.Ident):
+        # `dev | true`: true whatever the solver binds `dev` to, and still names `dev`, so the
+        # dependency keeps its kind ("dev") in the lock.
+        return ast.Logop("|", v, ast.Bool(True, v.pos), v.pos) if v.name in ("dev", "_:dev") else v
+    if isinstance(v, ast.Relop | ast.Logop | ast.EnvBinding):
+        return type(v)(v.op, _dev_value(v.left), _dev_value(v.right), v.pos)  # type: ignore[arg-type]
+    if isinstance(v, ast.PrefixRelop | ast.Pfxop):
+        return type(v)(v.op, _dev_value(v.value), v.pos)  # type: ignore[arg-type]
+    if isinstance(v, ast.List | ast.Group):
+        return type(v)([_dev_value(i) for i in v.items], v.pos)
+    if isinstance(v, ast.Option):
+        return ast.Option(_dev_value(v.value), [_dev_value(a) for a in v.args], v.pos)
+    return v
+
+
+def _as_dev(f: ast.OpamFile) -> ast.OpamFile:
+    """The project's packages are built from source, as opam pins them: their ``dev`` is true.
+
+    The solver evaluates every package with ``dev`` false (right for repository packages), so the
+    roots get it settled here, in their own formulas.
+    """
+    items: list[ast.Item] = []
+    for it in f.items:
+        if isinstance(it, ast.Variable):
+            items.append(ast.Variable(it.name, _dev_value(it.value), it.pos))
+        else:
+            items.append(it)
+    return ast.OpamFile(items, f.filename)
 
 
 def load_project(root: Path) -> Project:

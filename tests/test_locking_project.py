@@ -264,3 +264,14 @@ def test_tree_why_and_diff_commands(toy: Path) -> None:
     r = CliRunner().invoke(main, ["diff", "--plain", str(old), str(toy / "opamlock.lock")])
     assert r.exit_code == 0
     assert "  ↓ ocaml 5.2.0 -> 4.14.2" in r.output.splitlines()
+
+
+def test_project_packages_are_dev_packages(toy: Path) -> None:
+    """opam pins a project from source, so its `{dev}` dependencies count, unlike a repository's."""
+    opam = toy / "toy.opam"
+    opam.write_text(opam.read_text().replace('"lib-b"', '"lib-b"\n  "lwt" {dev}'))
+    assert run(["lock"], toy)[0] == 0
+    lock = load(toy / "opamlock.lock")
+    assert lock.versions()["lwt"] == "5.9.0"
+    (root,) = lock.roots_for()
+    assert {d.name: d.kind for d in root.depends}["lwt"] == "dev"
