@@ -348,11 +348,15 @@ def _scan(text: str, filename: str, kinds: list[int], vals: list[object], poss: 
             line += 1
             bol = m.start(15) + 1
         elif k == 16:  # END
+            # Three EOF tokens: the parser may look up to three tokens ahead without checking.
+            kinds += (EOF, EOF)
+            vals += (None, None)
             kadd(EOF)
             vadd(None)
             # Point an "unexpected end of file" at the last character, not past the input.
             end = m.start(16)
-            padd(locate(text, end - 1) if end and text[end - 1] == "\n" else (line, end - bol))
+            eof = locate(text, end - 1) if end and text[end - 1] == "\n" else (line, end - bol)
+            poss += (eof, eof, eof)
             if text.endswith(MAGIC_TAILS):
                 _check_magic_tail(text, filename, kinds, poss)
             break

@@ -124,24 +124,34 @@ def parse_tokens(
             if k == closer:
                 depth -= 1
                 return out, i + 1
-            if k == STRING and K[i + 1] != RELOP and K[i + 1] != ENVOP:
-                # The overwhelmingly common case, inlined: a plain string, maybe with options.
+            # The common cases inline (a plain string or identifier, a list), the rest through
+            # the general rule; either way followed by any options, '&' and '|'.
+            k1 = K[i + 1]
+            if k == STRING and k1 != RELOP and k1 != ENVOP:
                 v: Value = String(V[i], P[i])  # type: ignore[arg-type]
                 i += 1
-                k = K[i]
-                if k == LBRACE or k == AND or k == OR:
-                    v, i = value_rest(v, i)
+            elif k == IDENT and k1 != RELOP and k1 != ENVOP:
+                v = Ident(V[i], P[i])  # type: ignore[arg-type]
+                i += 1
+            elif k == LBRACKET:
+                sub, j = values(i + 1, LBRACKET)
+                v = List(sub, P[i])
+                i = j
+            else:
+                if k in _STOPPERS:
+                    line, col = P[start_of(i, opener)]
+                    raise fail(
+                        P[i],
+                        f"unbalanced '{_OPENER_TEXT[opener]}' opened at {line}:{col}: "
+                        f"found {_describe(k, V[i])} before its '{_CLOSER_TEXT[opener]}'",
+                        None,
+                    )
+                v, i = value(i)
                 add(v)
                 continue
-            if k in _STOPPERS:
-                line, col = P[start_of(i, opener)]
-                raise fail(
-                    P[i],
-                    f"unbalanced '{_OPENER_TEXT[opener]}' opened at {line}:{col}: "
-                    f"found {_describe(k, V[i])} before its '{_CLOSER_TEXT[opener]}'",
-                    None,
-                )
-            v, i = value(i)
+            k = K[i]
+            if k == LBRACE or k == AND or k == OR:
+                v, i = value_rest(v, i)
             add(v)
 
     def start_of(i: int, opener: int) -> int:
@@ -243,6 +253,12 @@ def parse_tokens(
                     if k2 == STRING and K[i + 3] != RELOP and K[i + 3] != ENVOP:
                         v: Value = String(V[i + 2], P[i + 2])  # type: ignore[arg-type]
                         j = i + 3
+                        k3 = K[j]
+                        if k3 == LBRACE or k3 == AND or k3 == OR:
+                            v, j = value_rest(v, j)
+                    elif k2 == LBRACKET:
+                        sub, j = values(i + 3, LBRACKET)
+                        v = List(sub, P[i + 2])
                         k3 = K[j]
                         if k3 == LBRACE or k3 == AND or k3 == OR:
                             v, j = value_rest(v, j)
