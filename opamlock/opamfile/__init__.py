@@ -53,12 +53,21 @@ def parse(text: str | bytes, filename: str = "<string>") -> OpamFile:
 
 
 def _parse(text: str | bytes, filename: str) -> OpamFile:
-    if isinstance(text, bytes):
-        data = text
+    if not isinstance(text, str):
+        data = bytes(text)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
             raise _not_utf8(data, filename, e.start) from None
+    elif not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:  # lone surrogates, e.g. from a surrogateescape decode
+            err = _lexer.error_at(text, filename, e.start, f"character U+{ord(text[e.start]):04X} is a lone "
+                                  "surrogate, not text", hint="opamlock reads opam files as UTF-8")
+            err.opamlock_only = True  # type: ignore[attr-defined]
+            err.source_line = (err.source_line or "").encode("utf-8", "replace").decode("utf-8")
+            raise err from None
     try:
         kinds, vals, poss = _lexer.tokenize(text, filename)
     except OpamSyntaxError as e:

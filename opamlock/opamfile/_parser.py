@@ -276,9 +276,9 @@ def parse_tokens(
                     depth += 1
                     if depth > MAX_DEPTH:
                         raise _TooDeep(i)
-                    sub, j = items(j, i + (2 if k1 == STRING else 1))
+                    section_items, j = items(j, i + (2 if k1 == STRING else 1))
                     depth -= 1
-                    add(Section(V[i], name, sub, P[i]))  # type: ignore[arg-type]
+                    add(Section(V[i], name, section_items, P[i]))  # type: ignore[arg-type]
                     i = j
                     continue
                 if k1 == STRING:

@@ -144,6 +144,7 @@ def test_arbitrary_bytes(data: bytes) -> None:
 def test_token_soup(text: str) -> None:
     check_total(text)
     check_total(text.encode("utf-8", "surrogateescape"))
+    check_total(text.replace("\xff", "\udcff"))  # a lone surrogate in a str
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
