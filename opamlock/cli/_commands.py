@@ -1,18 +1,26 @@
-"""Imports every command module so that each registers itself on the ``main`` group.
+"""Which module defines each command, so that only the invoked command's module is imported.
 
-One line per module keeps concurrent edits from colliding.
+Start-up time matters: ``opamlock check --mirage`` runs as a pre-commit hook on every commit and
+must not pay for importing the builder, the fetcher and rich. Each command module registers its
+commands on ``main`` when imported; :class:`opamlock.cli._Group` imports it on first use.
 """
 
 from __future__ import annotations
 
-# One import per line, appended by whoever adds a command: order carries no meaning here.
-# ruff: noqa: I001
-from opamlock.cli import image  # noqa: F401
-from opamlock.cli import build  # noqa: F401
-from opamlock.cli import solve  # noqa: F401
-from opamlock.cli import fetch  # noqa: F401
-from opamlock.cli import project_cmds  # noqa: F401
-from opamlock.cli import list  # noqa: F401
-from opamlock.cli import show  # noqa: F401
-from opamlock.cli import mirage_cmds  # noqa: F401
-from opamlock.cli import parse  # noqa: F401
+COMMAND_MODULES: dict[str, str] = {
+    "parse": "opamlock.cli.parse",
+    "list": "opamlock.cli.list",
+    "show": "opamlock.cli.show",
+    "solve": "opamlock.cli.solve",
+    "init": "opamlock.cli.project_cmds",
+    "lock": "opamlock.cli.project_cmds",
+    "export": "opamlock.cli.project_cmds",
+    "diff": "opamlock.cli.project_cmds",
+    "why": "opamlock.cli.project_cmds",
+    "tree": "opamlock.cli.project_cmds",
+    "check": "opamlock.cli.mirage_cmds",
+    "audit": "opamlock.cli.mirage_cmds",
+    "fetch": "opamlock.cli.fetch",
+    "build": "opamlock.cli.build",
+    "image": "opamlock.cli.image",
+}
