@@ -242,3 +242,23 @@ def test_solution_is_deterministic(conflicts) -> None:  # type: ignore[no-untype
     first = versions_of(checked_solve(conflicts, ["app", "ghost", "either"]))
     for _ in range(3):
         assert versions_of(checked_solve(conflicts, ["app", "ghost", "either"])) == first
+
+
+# -- failures only the search finds, and limits ----------------------------------------------------
+
+
+def test_search_failure_lists_clashing_requirements() -> None:
+    pigeons = load_universe("pigeons")
+    assert versions_of(checked_solve(pigeons, ["p1", "p2"])) in (
+        {"p1": "1", "p2": "1", "h1": "1", "h2": "2"}, {"p1": "1", "p2": "1", "h1": "2", "h2": "1"})
+    with pytest.raises(SolveError) as e:
+        solve(pigeons, [parse_atom(a) for a in ("p1", "p2", "p3")], platform=LINUX)
+    assert "these requirements clash" in e.value.message
+    assert any(c.startswith("p") and " requires " in c for c in e.value.causes)
+
+
+def test_round_limit_is_reported_as_a_limit_not_a_proof() -> None:
+    pigeons = load_universe("pigeons")
+    with pytest.raises(SolveError) as e:
+        solve(pigeons, [parse_atom(a) for a in ("p1", "p2", "p3")], platform=LINUX, max_rounds=2)
+    assert "gave up" in e.value.message and "not a proof" in (e.value.hint or "")

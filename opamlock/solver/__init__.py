@@ -129,7 +129,7 @@ def _solve(
     try:
         result = resolver.resolve(factory.root_requirements(), max_rounds=max_rounds)
     except ResolutionImpossible as e:
-        raise explain_search_failure(list(e.causes), request) from None
+        raise explain_search_failure(list(e.causes), request, factory.or_owners) from None
     except (_OutOfTime, ResolutionTooDeep):
         raise SolveError(
             f"gave up on `{request_text(request)}` after {clock.rounds} search rounds "

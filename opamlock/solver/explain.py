@@ -11,7 +11,7 @@ Two sources of failure, one style of answer:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opamlock.formula import Atom, Or, Resolved, VConstraint
@@ -217,19 +217,23 @@ def _req_text(req: Any) -> str:
     return str(req)
 
 
-def _parent_text(parent: Any) -> str:
+def _parent_text(parent: Any, or_owners: Mapping[str, Sequence[str]]) -> str:
     if parent is None:
         return "the request"
     if isinstance(parent, PkgCandidate):
         return f"{parent.name}.{parent.version}"
     if isinstance(parent, Branch):
-        return f"the alternative ({parent.formula})"
+        owners = or_owners.get(parent.key, ())
+        who = owners[0] if owners else "a package"
+        return f"{who} (choosing {parent.formula} among its alternatives)"
     if isinstance(parent, Absent):
         return str(parent)
     return str(parent)
 
 
-def explain_search_failure(causes: Sequence[Any], request: Sequence[Atom]) -> SolveError:
+def explain_search_failure(
+    causes: Sequence[Any], request: Sequence[Atom], or_owners: Mapping[str, Sequence[str]]
+) -> SolveError:
     """Turn resolvelib's ``ResolutionImpossible.causes`` into the clashing requirements, one per line."""
     lines: list[str] = []
     for info in causes:
@@ -237,7 +241,7 @@ def explain_search_failure(causes: Sequence[Any], request: Sequence[Atom]) -> So
         verb = "conflicts with" if isinstance(req, Forbid) else "requires"
         text = f"{req.name} {{{req.vf}}}" if isinstance(req, Forbid) and str(req.vf) else (
             req.name if isinstance(req, Forbid) else _req_text(req))
-        line = f"{_parent_text(info.parent)} {verb} {text}"
+        line = f"{_parent_text(info.parent, or_owners)} {verb} {text}"
         if line not in lines:
             lines.append(line)
     body = "\n".join("  " + ln for ln in lines[:12])

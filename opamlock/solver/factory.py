@@ -121,6 +121,8 @@ class Factory:
         self.good = good
         self._live_set = alive
         self.compat = Compat(self.live, self.match, live_dependents)
+        #: Which package versions required each ``|`` identifier (for explanations).
+        self.or_owners: dict[str, list[str]] = {}
         #: The latest pins resolvelib reported (see :meth:`note_pins`); only orders candidates.
         self.pins: Mapping[str, Candidate] = {}
 
@@ -180,7 +182,11 @@ class Factory:
                 if len(viable) == 1:  # the others can never hold: no decision to make
                     out.extend(self._formula_requirements(viable[0][1], owner))
                 else:
-                    out.append(choose(part))
+                    req = choose(part)
+                    owners = self.or_owners.setdefault(req.key, [])
+                    if owner and owner not in owners:
+                        owners.append(owner)
+                    out.append(req)
             else:  # pragma: no cover - conjuncts() flattens And
                 out.extend(self._formula_requirements(part, owner))
         return out
@@ -188,7 +194,7 @@ class Factory:
     def dependencies(self, cand: Candidate) -> list[Requirement]:
         if isinstance(cand, PkgCandidate):
             info = cand.info
-            out = self._formula_requirements(info.depends, info.name)
+            out = self._formula_requirements(info.depends, info.nv)
             for a in info.conflicts:
                 if a.name != info.name and any(a.matches(v.version) for v in self.live.get(a.name, ())):
                     out.append(Forbid(a.name, a.vf))
@@ -196,7 +202,8 @@ class Factory:
                 out.append(Member(cls, info.name))
             return out
         if isinstance(cand, Branch):
-            return self._formula_requirements(cand.formula, "")
+            owners = self.or_owners.get(cand.key, [])
+            return self._formula_requirements(cand.formula, owners[0] if owners else "")
         return []
 
     def matches(
