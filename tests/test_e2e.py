@@ -1,8 +1,7 @@
 """End to end on the example: lock -> fetch over local HTTP -> offline sandboxed build -> image -> boot.
 
-The lock comes from ``opamlock lock`` when that command exists; until then from the example's
-hand-written lock (``fixtures/example-kernel/example.py``), and ``test_lock_command_matches``
-skips saying so. Fetch, build and image go through the real command line.
+Every step goes through the real command line. ``test_lock_command_matches_hand_lock`` also
+checks that ``opamlock lock`` locks exactly the packages of the example's hand-written lock.
 """
 
 from __future__ import annotations
@@ -67,29 +66,12 @@ def served(tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
         srv.server_close()
 
 
-def run_lock(project: Path) -> Path | None:
-    """``opamlock lock`` in ``project``; None while the command (or a module it needs) has not landed.
-
-    Any other failure of the lock command fails the test: only absence falls back.
-    """
-    if "lock" not in main.commands:
-        return None
+def run_lock(project: Path) -> Path:
+    """``opamlock lock`` in ``project``, through the real command line."""
     with contextlib.chdir(project):
         res = CliRunner().invoke(main, ["lock"])
-    if isinstance(res.exception, ImportError):
-        return None
     assert res.exit_code == 0, f"opamlock lock failed on the example: {res.output}"
     return project / lockfile.LOCK_FILENAME
-
-
-def make_lock(project: Path, ex: Any) -> Path:
-    """The lock from ``opamlock lock`` if it works here, else the example's hand-written lock."""
-    made = run_lock(project)
-    if made is not None:
-        return made
-    path = project / lockfile.LOCK_FILENAME
-    path.write_text(load_example().hand_lock_text(ex))
-    return path
 
 
 def sha256(p: Path) -> str:
@@ -101,7 +83,7 @@ def test_lock_fetch_build_image_boot_twice(tmp_path: Path, served: tuple[Any, li
     need_build_tools()
     need_image_tools()
     ex, requests = served
-    lock_path = make_lock(ex.project, ex)
+    lock_path = run_lock(ex.project)
     lock = lockfile.load(lock_path)
     assert {p.name for p in lock.packages} == {"hello-kernel", "hello-support"}
 
@@ -164,10 +146,6 @@ def test_lock_fetch_build_image_boot_twice(tmp_path: Path, served: tuple[Any, li
 def test_lock_command_matches_hand_lock(served: tuple[Any, list[str]]) -> None:
     ex, _ = served
     made = run_lock(ex.project)
-    if made is None:
-        pytest.skip(
-            "`opamlock lock` is not usable yet (command or parser missing); e2e uses the hand-written lock"
-        )
     got = lockfile.load(made)
     want = lockfile.loads(load_example().hand_lock_text(ex))
     assert [(p.name, p.version, p.opam_hash, p.source) for p in got.packages] == [
