@@ -24,7 +24,8 @@ from opamlock.solver.solution import SolveError
 
 __all__ = ["explain_search_failure", "explain_static_failure", "render_filter"]
 
-_MAX_DEPTH = 6
+_MAX_DEPTH = 4
+_MAX_LINES = 10
 
 
 def request_text(request: Sequence[Atom]) -> str:
@@ -72,7 +73,10 @@ class _Chain:
         self.seen: set[str] = set()
 
     def emit(self, depth: int, text: str) -> None:
-        self.lines.append("  " * depth + text)
+        if len(self.lines) < _MAX_LINES:
+            self.lines.append("  " * depth + text)
+        elif len(self.lines) == _MAX_LINES:
+            self.lines.append("  " * depth + "… (more reasons omitted)")
 
     def why_no(self, atom: Atom, depth: int, who: str) -> None:
         """Explain why no possible version of ``atom.name`` matches ``atom``."""
@@ -152,7 +156,7 @@ class _Chain:
             return
         alternatives = need.items if isinstance(need, Or) else (need,)
         self.emit(depth, f"{who} requires {need}, and no alternative is possible:")
-        for alt in alternatives[:4]:
+        for alt in alternatives[:3]:
             first = next((a for a in _atoms(alt) if not self._atom_possible(a)), None)
             if first is not None:
                 self.why_no(first, depth + 1, "the alternative")
