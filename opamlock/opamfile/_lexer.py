@@ -54,14 +54,14 @@ class OpamSyntaxError(LocatedError):
 
 # Token kinds. The values are the regex group numbers of the master expression below, so the
 # lexer's dispatch needs no mapping for the common punctuation tokens.
-NEWLINE: Final = 1
-COLON: Final = 2
-LBRACKET: Final = 3
-RBRACKET: Final = 4
-LBRACE: Final = 5
-RBRACE: Final = 6
-IDENT: Final = 7
-STRING: Final = 8
+STRING: Final = 1
+NEWLINE: Final = 2
+COLON: Final = 3
+LBRACKET: Final = 4
+RBRACKET: Final = 5
+LBRACE: Final = 6
+RBRACE: Final = 7
+IDENT: Final = 8
 TSTRING: Final = 9  # lexer-internal: a triple-quoted string, reported as STRING
 LPAR: Final = 10
 RPAR: Final = 11
@@ -103,11 +103,11 @@ TOKEN_NAMES: Final[dict[int, str]] = {
 _ID = r"[0-9_\-]*[A-Za-z][A-Za-z0-9_\-]*"
 _MASTER = re.compile(
     r"""[ \t]*(?:
-      (\n)
+      "(?!"")([^"\\]*(?:\\.[^"\\]*)*)"
+    | (\n)
     | (:)(?!=)
     | (\[) | (\]) | (\{) | (\})
     | ((?:ID|_)(?:\+(?:ID|_))*(?::ID)?)
-    | "(?!"")([^"\\]*(?:\\.[^"\\]*)*)"
     | \"\"\"((?:[^"\\]|\\.|"(?!""))*)\"\"\"
     | (\()(?!\*) | (\))
     | (=\+=?|=:|[+:]=|!=|[<>]=?|=|~|&|\||!|\?)
@@ -274,29 +274,10 @@ def _scan(text: str, filename: str, kinds: list[int], vals: list[object], poss: 
         k = m.lastindex
         # Kinds are the group numbers (see the constants above), spelled as literals here
         # because this loop runs once per token of every file.
-        if k == 1:  # NEWLINE
-            line += 1
-            bol = m.start(1)
-        elif k < 7:  # : [ ] { }
-            kadd(k)
-            vadd(None)
-            padd((line, m.start(k) - bol))
-        elif k == 7:  # IDENT
-            v = m[7]
-            if v in special:
-                if v == "_":
-                    raise error_at(text, filename, m.start(7), "invalid integer '_'",
-                                   hint="'_' alone is neither an identifier nor an integer")
-                kadd(BOOL)
-                vadd(v == "true")
-            else:
-                kadd(7)
-                vadd(v)
-            padd((line, m.start(7) - bol))
-        elif k == 8:  # STRING
-            v = m[8]
-            body_start = m.start(8)
-            kadd(8)
+        if k == 1:  # STRING
+            v = m[1]
+            body_start = m.start(1)
+            kadd(1)
             padd((line, body_start - 1 - bol))
             if "\\" in v:
                 vadd(_unescape(text, filename, v, body_start))
@@ -307,10 +288,29 @@ def _scan(text: str, filename: str, kinds: list[int], vals: list[object], poss: 
             if "\n" in v:
                 line += v.count("\n")
                 bol = body_start + v.rfind("\n")
+        elif k == 2:  # NEWLINE
+            line += 1
+            bol = m.start(2)
+        elif k < 8:  # : [ ] { }
+            kadd(k)
+            vadd(None)
+            padd((line, m.start(k) - bol))
+        elif k == 8:  # IDENT
+            v = m[8]
+            if v in special:
+                if v == "_":
+                    raise error_at(text, filename, m.start(8), "invalid integer '_'",
+                                   hint="'_' alone is neither an identifier nor an integer")
+                kadd(BOOL)
+                vadd(v == "true")
+            else:
+                kadd(8)
+                vadd(v)
+            padd((line, m.start(8) - bol))
         elif k == 9:  # TSTRING
             v = m[9]
             body_start = m.start(9)
-            kadd(8)
+            kadd(1)
             padd((line, body_start - 3 - bol))
             if "\\" in v:
                 vadd(_unescape(text, filename, v, body_start))
