@@ -25,7 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = {
     "bwrap": "bubblewrap", "opam": "opam", "gcc": "gcc", "make": "make", "sfdisk": "fdisk",
-    "mkdosfs": "dosfstools", "syslinux": "syslinux", "mcopy": "mtools", "qemu-system-x86_64": "qemu-system-x86",
+    "mkdosfs": "dosfstools", "syslinux": "syslinux", "mcopy": "mtools",
+    "qemu-system-x86_64": "qemu-system-x86",
 }
 
 
@@ -53,7 +54,8 @@ def main() -> int:
     work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="opamlock-demo-"))
     archives = work / "archives"
     archives.mkdir(parents=True, exist_ok=True)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(archives)))
+    handler = functools.partial(_Quiet, directory=str(archives))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         ex = example.materialise(work, f"http://127.0.0.1:{srv.server_address[1]}/")
@@ -66,7 +68,8 @@ def main() -> int:
         image = work / "image" / "disk.tar.gz"
         run("image", "--gce", "-o", str(image), "--source-date-epoch", "0", str(kernel), cwd=ex.project)
         print(f"\nGCE image: {image}  sha256={hashlib.sha256(image.read_bytes()).hexdigest()}")
-        run("image", "--gce", "--format", "raw", "-o", str(work / "boot" / "disk.raw"), "--source-date-epoch", "0",
+        raw = work / "boot" / "disk.raw"
+        run("image", "--gce", "--format", "raw", "-o", str(raw), "--source-date-epoch", "0",
             "--boot-test", "--expect", example.HELLO_LINE, str(kernel), cwd=ex.project)
     finally:
         srv.shutdown()

@@ -98,7 +98,9 @@ def reference_parser() -> Path:
     if not src.exists():
         pytest.skip(f"{src} is absent")
     if shutil.which("ocamlfind") is None:
-        pytest.skip("ocamlfind is not installed (apt-get install ocaml-findlib libopam-file-format-ocaml-dev)")
+        pytest.skip(
+            "ocamlfind is not installed (apt-get install ocaml-findlib libopam-file-format-ocaml-dev)"
+        )
     probe = subprocess.run(["ocamlfind", "query", "opam-file-format"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip("opam-file-format is not installed (apt-get install libopam-file-format-ocaml-dev)")
@@ -125,7 +127,9 @@ def _opam_root_for(repo_dir: Path, key: str) -> Path:
             ["opam", "init", "--bare", "-n", "--disable-sandboxing", "local", str(repo_dir)],
             env=env, check=True, capture_output=True,
         )
-        subprocess.run(["opam", "switch", "create", "empty", "--empty"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            ["opam", "switch", "create", "empty", "--empty"], env=env, check=True, capture_output=True
+        )
 
     return _atomic_dir(CACHE / f"opamroot-{key}", make) / "root"
 
