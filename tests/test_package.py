@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -275,22 +276,35 @@ def test_every_corpus_package_converts_and_evaluates(corpus: list[Package]) -> N
 
 
 def _opam_global_vars(opam_env: dict[str, str]) -> dict[str, str]:
+    # opam wraps the table to the terminal width (long root paths wrap in narrow ones).
     out = subprocess.run(
-        ["opam", "var", "--global"], env=opam_env, capture_output=True, text=True, check=True
+        ["opam", "var", "--global"], env={**opam_env, "COLUMNS": "10000"},
+        capture_output=True, text=True, check=True,
     )
     found: dict[str, str] = {}
     for line in out.stdout.splitlines():
         m = re.match(r"^(\S+)\s+(.*?)\s*#", line)
         if m:
             found[m.group(1)] = m.group(2)
+    assert {"os", "arch", "opam-version"} <= set(found), out.stdout
     return found
 
 
 @pytest.mark.corpus
 @pytest.mark.oracle
 @pytest.mark.slow
-def test_available_set_matches_opam(corpus: list[Package], opam_env: dict[str, str]) -> None:
-    """``available`` on this machine agrees with ``opam list --available``, version for version."""
+def test_available_set_matches_opam(
+    corpus: list[Package], opam_env: dict[str, str], opam_root: Path, tmp_path: Path
+) -> None:
+    """``available`` on this machine agrees with ``opam list --available``, version for version.
+
+    opam runs on a private copy of the shared root, so that other tests' opam processes cannot
+    change its answer, and with depexts ignored (opam 2.1 also hides packages whose system
+    packages are missing, which is not what ``available`` means).
+    """
+    root = tmp_path / "root"
+    shutil.copytree(opam_root, root, symlinks=True)
+    opam_env = {**opam_env, "OPAMROOT": str(root), "OPAMNODEPEXTS": "1"}
     opam_vars = _opam_global_vars(opam_env)
     ours = {
         p.nv for p in corpus
@@ -301,6 +315,7 @@ def test_available_set_matches_opam(corpus: list[Package], opam_env: dict[str, s
         env=opam_env, capture_output=True, text=True, check=True,
     ).stdout.split()
     theirs = set(listing)
+    assert len(theirs) > 18_000, f"opam listed only {len(theirs)} versions; global variables: {opam_vars}"
     # opam lists one of two versions that compare equal (5.5.0+introcaml / 5.5.0+introcaml0).
     assert {nv for nv in ours - theirs if not nv.startswith("ocaml-variants.5.5.0+introcaml")} == set()
     assert theirs - ours == set()
