@@ -4,6 +4,12 @@
 builds the same tree, and adds two deliberate rejections of its own: text that is not UTF-8, and
 nesting deeper than :data:`~opamlock.opamfile._parser.MAX_DEPTH`. Every rejection is an
 :class:`OpamSyntaxError` carrying file, line, column and the source line; nothing else escapes.
+(Checked: identical output to the reference on every opam file of both opam-repository
+snapshots and of opam-overlays, and on thousands of random and mutated snippets.)
+
+Like the reference, a repeated field stays in the tree twice (:meth:`OpamFile.field` returns the
+last), and a file that declares a newer ``opam-version`` than 2.1 and then fails to parse comes
+back as that field plus a section named ``#``, which is how opam recognises such files.
 
 >>> f = parse('opam-version: "2.0"\\ndepends: ["ocaml" {>= "4.08"}]\\n')
 >>> f.field("depends")

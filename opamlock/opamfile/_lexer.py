@@ -9,6 +9,14 @@ rule picks (``:=`` before ``:``, triple quotes before one quote, identifiers bef
 The token stream is three parallel lists (kinds, values, positions) because the parser indexes
 them far more often than it would unpack tuples.
 
+Behaviours checked against the reference binary (opam-file-format 2.1.5, Debian's):
+
+* ``~`` is the operator ``>=``; ``=`` is always a comparison, never an environment update;
+* ``\r\n`` ends a line like ``\n``, and inside strings it reads as ``\n``; a lone ``\r`` is
+  kept inside strings and comments and is an invalid token anywhere else;
+* integers are OCaml's 63-bit ints (``1_000`` is 1000, ``_`` and ``_1`` are errors);
+* the exact file endings in :data:`MAGIC_TAILS` fail to lex (the reference's own trick).
+
 Deliberate differences from the reference, all rejections of input opam accepts:
 
 * the text must be UTF-8 (opam takes any bytes); a string whose escapes spell invalid UTF-8 is
