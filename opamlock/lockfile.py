@@ -105,11 +105,16 @@ class ExtraSource:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LockedRepository:
-    """A repository in priority order; ``url`` is a URL or a project-relative path, never absolute."""
+    """A repository in priority order; ``url`` is a URL or a project-relative path, never absolute.
+
+    ``commit`` is the commit the content was taken from, when the loader knows it (git, or a
+    ``git archive`` tarball); the identity stays what names the content.
+    """
 
     name: str
     url: str
     identity: str
+    commit: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -343,6 +348,8 @@ def dumps(lock: Lock) -> str:
     for r in lock.repositories:
         t = tomlkit.table()
         t["name"], t["url"], t["identity"] = r.name, r.url, r.identity
+        if r.commit is not None:
+            t["commit"] = r.commit
         repos.append(t)
     doc["repository"] = repos
 
@@ -489,7 +496,10 @@ def loads(text: str, filename: str = LOCK_FILENAME) -> Lock:
         )
     repositories = tuple(
         LockedRepository(
-            name=r.text(t, "name", p), url=r.text(t, "url", p), identity=r.text(t, "identity", p)
+            name=r.text(t, "name", p),
+            url=r.text(t, "url", p),
+            identity=r.text(t, "identity", p),
+            commit=r.text(t, "commit", p) if "commit" in t else None,
         )
         for p, t in r.tables(data, "repository", "")
     )

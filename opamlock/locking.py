@@ -6,7 +6,9 @@ Three modes, as uv and cargo have them:
   already locked are preferred while they still fit (minimal update); ``upgrade`` drops that
   preference, ``upgrade_packages`` drops it for the named packages and everything they need.
 * :func:`check_lock` never solves: it recomputes the inputs hash (project opam files, solve
-  settings, repository identities, platform variables) and says which input moved.
+  settings, repository identities, platform variables) and says which input moved. It also
+  compares the repositories' commits and the ``source-date-epoch`` they give, which are not
+  solver inputs (the identity names the content) but are recorded for builds.
 
 The project's own packages are the roots. They are not in any repository, so they are layered
 above the repositories (:class:`ProjectUniverse`) at the version their opam file gives (``dev``
@@ -110,6 +112,12 @@ class OpenedRepository:
     url: str  # as the lock records it: URL or project-relative path
     identity: str
     repository: Any
+
+    @property
+    def commit(self) -> str | None:
+        """The commit the loader found for this repository (git, ``git archive`` tarball), if any."""
+        c = getattr(self.repository, "commit", None)
+        return c if isinstance(c, str) else None
 
 
 def open_repositories(project: Project) -> list[OpenedRepository]:
@@ -261,7 +269,23 @@ def check_lock(
         reasons.append("opamlock.lock was edited by hand: its inputs-hash does not match its contents")
     if now.hash() != previous.inputs_hash:
         reasons.extend(now.changes_from(previous.inputs()) or ["the lock format's inputs changed"])
+    else:
+        reasons.extend(_provenance_changes(previous, repos))
     return Freshness(not reasons, tuple(reasons))
+
+
+def _provenance_changes(previous: Lock, repos: Sequence[OpenedRepository]) -> list[str]:
+    """Same content, other commit (a re-archived snapshot): the lock's commits and epoch are stale."""
+    out: list[str] = []
+    old = {r.name: r.commit for r in previous.repositories}
+    for r in repos:
+        if r.name in old and old[r.name] != r.commit:
+            out.append(f"repository {r.name} changed commit: {old[r.name] or '(unknown)'} -> "
+                       f"{r.commit or '(unknown)'}")
+    epoch = _source_date_epoch(repos)
+    if not out and epoch != previous.source_date_epoch:
+        out.append(f"source-date-epoch changed: {previous.source_date_epoch} -> {epoch}")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,7 +435,8 @@ def build_lock(
         inputs_hash=inputs.hash(),
         config_hash=inputs.config_hash,
         source_date_epoch=source_date_epoch,
-        repositories=tuple(LockedRepository(name=r.name, url=r.url, identity=r.identity) for r in repos),
+        repositories=tuple(LockedRepository(name=r.name, url=r.url, identity=r.identity, commit=r.commit)
+                           for r in repos),
         platforms=tuple(LockedPlatform(name=s.platform.name, vars=tuple(s.platform.as_dict().items()))
                         for s in solutions),
         roots=tuple(_group(root_records, plat_names)),

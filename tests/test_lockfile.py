@@ -239,3 +239,19 @@ def test_concurrent_writers_leave_a_whole_lock(tmp_path: Path) -> None:
     assert seen <= {a, b, a + "# x\n", b + "# x\n"}
     assert loads(path.read_text()) in (small_lock(), make_lock((pkg("ocaml", "4.14.2"),)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["opamlock.lock"]
+
+
+def test_repository_commit_is_written_when_known_and_read_back() -> None:
+    pinned = LockedRepository(name="opam-repository", url="../repo", identity="sha256:abc", commit="ab" * 20)
+    lock = Lock(inputs_hash="sha256:i", config_hash="sha256:c", repositories=(pinned,), platforms=(LINUX,),
+                roots=(), packages=(), source_date_epoch=1787409630)
+    text = dumps(lock)
+    assert f'identity = "sha256:abc"\ncommit = "{"ab" * 20}"\n' in text
+    assert "source-date-epoch = 1787409630\n" in text
+    back = loads(text)
+    assert back == lock and back.repositories[0].commit == "ab" * 20
+    # Unknown commit: no key at all, and a lock without it reads as None.
+    assert "commit" not in dumps(make_lock(()))
+    assert loads(dumps(make_lock(()))).repositories[0].commit is None
+    with pytest.raises(InvalidLock, match=r"repository\[0\]\.commit: expected a string"):
+        loads(text.replace(f'commit = "{"ab" * 20}"', "commit = 12"))

@@ -217,6 +217,40 @@ def test_check_names_the_input_that_changed(tmp_path: Path) -> None:
     )
 
 
+def repos_at(packages: list[Package], commit: str | None, commit_time: int | None) -> list[OpenedRepository]:
+    """``repos(packages)`` as loaded from a ``git archive`` of ``commit`` (same content, same identity)."""
+    out = repos(packages)
+    out[0].repository.commit, out[0].repository.commit_time = commit, commit_time
+    return out
+
+
+def test_lock_records_repository_commits_and_the_newest_commit_time(tmp_path: Path) -> None:
+    plain = lock_project(project(tmp_path), repositories=repos(universe())).lock
+    assert plain.source_date_epoch == 0 and plain.repositories[0].commit is None
+    res = lock_project(project(tmp_path), repositories=repos_at(universe(), "ab" * 20, 1_700_000_000))
+    assert res.changed and res.lock.packages == plain.packages and res.lock.inputs_hash == plain.inputs_hash
+    assert res.lock.source_date_epoch == 1_700_000_000 and res.lock.repositories[0].commit == "ab" * 20
+    assert load(tmp_path / "opamlock.lock") == res.lock
+    # Several repositories: the newest commit time wins; one without a time does not count.
+    two = [*repos_at(universe(), "ab" * 20, 1_700_000_000),
+           OpenedRepository("other", "other", "sha256:00", Repository.from_packages([], name="other"))]
+    two[1].repository.commit_time = 1_800_000_000
+    assert lock_project(project(tmp_path), repositories=two).lock.source_date_epoch == 1_800_000_000
+    two[1].repository.commit_time = None
+    assert lock_project(project(tmp_path), repositories=two).lock.source_date_epoch == 1_700_000_000
+
+
+def test_check_notices_the_same_content_from_another_commit(tmp_path: Path) -> None:
+    lock_project(project(tmp_path), repositories=repos_at(universe(), "ab" * 20, 1_700_000_000))
+    assert check_lock(project(tmp_path), repositories=repos_at(universe(), "ab" * 20, 1_700_000_000)).fresh
+    stale = check_lock(project(tmp_path), repositories=repos_at(universe(), "cd" * 20, 1_700_000_100))
+    assert stale.reasons == (f"repository toy changed commit: {'ab' * 20} -> {'cd' * 20}",)
+    stale = check_lock(project(tmp_path), repositories=repos(universe()))
+    assert stale.reasons == (f"repository toy changed commit: {'ab' * 20} -> (unknown)",)
+    stale = check_lock(project(tmp_path), repositories=repos_at(universe(), "ab" * 20, 1_700_000_001))
+    assert stale.reasons == ("source-date-epoch changed: 1700000000 -> 1700000001",)
+
+
 def test_check_notices_a_hand_edited_lock(tmp_path: Path) -> None:
     lock = lock_project(project(tmp_path), repositories=repos(universe())).lock
     path = tmp_path / "opamlock.lock"

@@ -6,6 +6,9 @@
 A repository's *identity* names its content: ``git:<commit>`` for git, ``sha256:<hash>`` over the
 opam files and ``files/`` of a folder or archive. The index built from a load is cached under that
 identity, so loading the same content again (from any location) costs a table read, not a parse.
+Apart from the identity, :attr:`Repository.commit` and :attr:`Repository.commit_time` say which
+commit the content was taken from, when that is known: always for git, for a tarball that
+``git archive`` made (its pax header names the commit), never for a plain folder.
 Opam files that do not parse are skipped, as opam skips them, and kept in
 :attr:`Repository.problems` with ``file:line:col``; ``strict=True`` makes them an error.
 """
@@ -20,9 +23,10 @@ from pathlib import Path
 
 from opamlock.errors import LocatedError
 from opamlock.repository import _parse
-from opamlock.repository.index import IndexCache, build_index, default_cache_dir
+from opamlock.repository.index import Index, IndexCache, build_index, default_cache_dir
 from opamlock.repository.source import (
     LoadProblem,
+    Provenance,
     RepositoryError,
     Source,
     content_identity,
@@ -33,6 +37,7 @@ from opamlock.repository.universe import Collision, Repository, Universe
 __all__ = [
     "Collision",
     "LoadProblem",
+    "Provenance",
     "Repository",
     "RepositoryError",
     "RepositoryParseError",
@@ -61,43 +66,51 @@ def _bar(total: int, what: str) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
-def _index_for(source: Source, cache: IndexCache, progress: bool | None):  # type: ignore[no-untyped-def]
-    """Find or build the index of ``source``: known identity, then fingerprint, then content."""
+def _index_for(source: Source, cache: IndexCache, progress: bool | None) -> tuple[Index, Provenance]:
+    """Find or build the index of ``source``: known identity, then fingerprint, then content.
+
+    Also returns the source's provenance: a commit identity's index holds it; for content
+    identities it comes from the location record, or from reading the source.
+    """
     location_key = _location_key(source)
     identity = source.known_identity()
-    fingerprint: str | None = None
+    by_commit = identity is not None
+    provenance: Provenance | None = None
     if identity is None:
         rec = cache.location_record(source.kind, location_key)
         if rec is not None:
-            fingerprint = source.fingerprint(rec[2])
-            if fingerprint is not None and fingerprint == rec[0]:
-                identity = rec[1]
+            fingerprint = source.fingerprint(rec.record)
+            if fingerprint is not None and fingerprint == rec.fingerprint:
+                identity, provenance = rec.identity, rec.provenance
     if identity is not None:
         idx = cache.load(identity)
         if idx is not None:
-            return idx
+            if provenance is None:  # a commit identity
+                provenance = idx.provenance if idx.provenance.commit else source.provenance()
+            return idx, provenance
     raw, problems, record = source.read()
+    provenance = source.provenance()
     if identity is None:
         identity = content_identity(raw)
         fingerprint = source.fingerprint(record)
         if fingerprint is not None:
-            cache.save_location(source.kind, location_key, fingerprint, identity, record)
+            cache.save_location(source.kind, location_key, fingerprint, identity, record, provenance)
         idx = cache.load(identity)
         if idx is not None:
-            return idx
+            return idx, provenance
     show = progress if progress is not None else (sys.stderr.isatty() and len(raw) >= _PROGRESS_MIN)
     items = [(p.opam, f"{source.location}/{p.relpath}/opam") for p in raw]
     if show:
         parsed = _parse.parse_all(items, progress=lambda n: _bar(n, f"parsing {source.location}"))
     else:
         parsed = _parse.parse_all(items)
-    idx = build_index(identity, raw, parsed, problems)
+    idx = build_index(identity, raw, parsed, problems, provenance if by_commit else Provenance())
     if cache.save(idx):
         # Re-open what was written, so the fresh load and later ones share one (mapped) layout.
         reread = cache.load(identity)
         if reread is not None:
-            return reread
-    return idx
+            return reread, provenance
+    return idx, provenance
 
 
 def _location_key(source: Source) -> str:
@@ -122,8 +135,9 @@ def load_repository(
     """
     cache = IndexCache(cache_dir)
     source = open_source(spec, commit, cache.directory.parent / "git")
-    idx = _index_for(source, cache, progress)
-    repo = Repository(idx, name=name or source.default_name(), location=os.fspath(spec), kind=source.kind)
+    idx, provenance = _index_for(source, cache, progress)
+    repo = Repository(idx, name=name or source.default_name(), location=os.fspath(spec), kind=source.kind,
+                      commit=provenance.commit, commit_time=provenance.commit_time)
     if strict and repo.problems:
         p = repo.problems[0]
         more = f" (and {len(repo.problems) - 1} more)" if len(repo.problems) > 1 else ""

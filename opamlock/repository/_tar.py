@@ -4,16 +4,22 @@
 512-byte headers directly takes a fraction of that, which matters for a cold load. Only what
 ``git archive`` and common tools write is understood: ustar/GNU headers, pax ``path``/``size``
 records and GNU long names. Anything else raises :class:`TarError` rather than guessing.
+
+:func:`git_commit` reads what ``git archive`` records about where the content came from: the commit
+id in a pax global header (``comment=<hex>``) and the commit time as every member's mtime.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator
 
-__all__ = ["TarError", "decompress", "iter_files"]
+__all__ = ["TarError", "decompress", "git_commit", "iter_files"]
 
 _BLOCK = 512
+#: A git object id: SHA-1 (40 hex) or SHA-256 (64 hex), as ``git archive`` writes it.
+_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 
 
 class TarError(ValueError):
@@ -131,3 +137,40 @@ def iter_files(tar: bytes) -> Iterator[tuple[str, memoryview]]:
             yield name, view[data_start:data_end]
     # Archives without the two trailing zero blocks are accepted: `git archive` always writes them,
     # but some tools stop at the last member.
+
+
+def git_commit(tar: bytes) -> tuple[str, int | None] | None:
+    """``(commit, commit time)`` of a ``git archive`` of a commit, or None for any other archive.
+
+    ``git archive`` writes a pax global header first whose ``comment`` is the commit id (only when
+    it archives a commit, not a bare tree), and stamps every member with the committer time. Only
+    the headers before the first member are read, so this costs nothing next to a load.
+    """
+    n = len(tar)
+    if n < _BLOCK or tar[156:157] != b"g":
+        return None
+    size = _octal(tar[124:136])
+    if _BLOCK + size > n:
+        raise TarError("truncated tar archive")
+    commit = _pax(tar[_BLOCK : _BLOCK + size]).get("comment", "").strip()
+    if not _COMMIT.match(commit):
+        return None
+    pos = _BLOCK + (size + _BLOCK - 1) // _BLOCK * _BLOCK
+    mtime: int | None = None
+    while pos + _BLOCK <= n:  # the first member's mtime, past any extended headers
+        header = tar[pos : pos + _BLOCK]
+        if header == b"\0" * _BLOCK:
+            break
+        kind = header[156:157]
+        size = _octal(header[124:136])
+        if kind == b"x":
+            rec = _pax(tar[pos + _BLOCK : pos + _BLOCK + size])
+            if "mtime" in rec:
+                try:
+                    mtime = int(float(rec["mtime"]))
+                except ValueError as e:
+                    raise TarError("bad pax mtime") from e
+        if kind not in (b"x", b"g", b"L", b"K"):
+            return commit, mtime if mtime is not None else _octal(header[136:148])
+        pos += _BLOCK + (size + _BLOCK - 1) // _BLOCK * _BLOCK
+    return commit, mtime

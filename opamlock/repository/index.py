@@ -14,7 +14,10 @@ opamlock never trusts a stale tree. Files are written to a temporary name, fsync
 into place; anything unreadable (truncated, corrupt, foreign) counts as a miss and is rebuilt.
 
 A second, tiny file per source location maps a stat fingerprint to the identity, so a warm load
-of a folder or archive need not hash its content.
+of a folder or archive need not hash its content. It also keeps the location's provenance (the
+commit a ``git archive`` tarball records, and its time): that belongs to the file, not to the
+content, since two archives of different commits can hold the same packages. An index keyed by a
+git commit stores the commit's provenance itself.
 """
 
 from __future__ import annotations
@@ -34,15 +37,26 @@ from pathlib import Path
 from typing import Any
 
 from opamlock.repository._parse import Parsed
-from opamlock.repository.source import LoadProblem, RawPackage
+from opamlock.repository.source import LoadProblem, Provenance, RawPackage
 from opamlock.version import version_key
 
-__all__ = ["CACHE_FORMAT", "Entry", "Index", "IndexCache", "build_index", "default_cache_dir", "name_key"]
+__all__ = [
+    "CACHE_FORMAT",
+    "Entry",
+    "Index",
+    "IndexCache",
+    "LocationRecord",
+    "build_index",
+    "default_cache_dir",
+    "name_key",
+]
 
-CACHE_FORMAT = 1
+#: 2: indexes and location records carry the provenance (commit, commit time).
+CACHE_FORMAT = 2
 #: Index files kept in the cache (each is ~80 MB for the full opam-repository).
 KEEP_INDEXES = 8
 _MAGIC = b"OPLKIDX\x01"
+_UNKNOWN = Provenance()
 _HEADER = struct.Struct("<8sQQI")
 
 # (relpath, opam sha256 hex, tree offset, tree length, opam offset, opam length, files)
@@ -126,10 +140,22 @@ class Index:
     collisions: tuple[tuple[str, str, str], ...]  # (name, kept spelling, dropped spelling)
     problems: tuple[LoadProblem, ...]
     blob: Blob
+    #: Only for an identity that names a commit (``git:…``); content identities leave it empty.
+    provenance: Provenance = _UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRecord:
+    """What the last load of one source location found, valid while its fingerprint holds."""
+
+    fingerprint: str
+    identity: str
+    record: object  # the source's own fingerprint record (see Source.fingerprint)
+    provenance: Provenance
 
 
 def build_index(identity: str, raw: Sequence[RawPackage], parsed: Sequence[Parsed],
-                problems: Sequence[LoadProblem]) -> Index:
+                problems: Sequence[LoadProblem], provenance: Provenance = _UNKNOWN) -> Index:
     """Lay out parsed packages; files that failed to parse become problems, not entries."""
     all_problems = list(problems)
     chunks: list[bytes] = []
@@ -169,7 +195,7 @@ def build_index(identity: str, raw: Sequence[RawPackage], parsed: Sequence[Parse
         entries.append(tuple(es))
     all_problems.sort(key=lambda p: (p.path, p.line, p.col))
     return Index(identity, names, tuple(versions), tuple(entries), tuple(collisions),
-                 tuple(all_problems), Blob(chunks))
+                 tuple(all_problems), Blob(chunks), provenance)
 
 
 def _atomic_write(path: Path, chunks: Sequence[bytes]) -> None:
@@ -203,21 +229,23 @@ class IndexCache:
 
     # -- location records -----------------------------------------------------------------------
 
-    def location_record(self, kind: str, location: str) -> tuple[str, str, object] | None:
-        """(fingerprint, identity, source record) saved by the last load of this location."""
+    def location_record(self, kind: str, location: str) -> LocationRecord | None:
+        """What the last load of this location saved, or None if absent or unusable."""
         try:
             data = self._location_path(kind, location).read_bytes()
             rec = marshal.loads(data)
         except (OSError, EOFError, ValueError, TypeError):
             return None
-        if (isinstance(rec, tuple) and len(rec) == 4 and rec[0] == code_stamp()
-                and isinstance(rec[1], str) and isinstance(rec[2], str)):
-            return rec[1], rec[2], rec[3]
+        if (isinstance(rec, tuple) and len(rec) == 6 and rec[0] == code_stamp()
+                and isinstance(rec[1], str) and isinstance(rec[2], str)
+                and isinstance(rec[4], str | None) and isinstance(rec[5], int | None)):
+            return LocationRecord(rec[1], rec[2], rec[3], Provenance(rec[4], rec[5]))
         return None
 
     def save_location(self, kind: str, location: str, fingerprint: str, identity: str,
-                      record: object) -> None:
-        data = marshal.dumps((code_stamp(), fingerprint, identity, record))  # type: ignore[arg-type]
+                      record: object, provenance: Provenance = _UNKNOWN) -> None:
+        data = marshal.dumps((code_stamp(), fingerprint, identity, record,  # type: ignore[arg-type]
+                              provenance.commit, provenance.commit_time))
         # A cache that cannot be written only costs speed.
         with contextlib.suppress(OSError):
             _atomic_write(self._location_path(kind, location), [data])
@@ -241,22 +269,26 @@ class IndexCache:
             raw = os.pread(fd, index_len, _HEADER.size)
             if zlib.crc32(raw) != crc:
                 return None
-            fmt, stamp, ident, names, versions, entries, collisions, problems = marshal.loads(raw)
+            fmt, stamp, ident, names, versions, entries, collisions, problems, prov = marshal.loads(raw)
             if fmt != CACHE_FORMAT or stamp != code_stamp() or ident != identity:
+                return None
+            commit, commit_time = prov
+            if not (isinstance(commit, str | None) and isinstance(commit_time, int | None)):
                 return None
             blob._base = _HEADER.size + index_len
             with contextlib.suppress(OSError):
                 os.utime(path)  # recently used: kept by prune()
             return Index(ident, names, versions, entries, collisions,
-                         tuple(LoadProblem(*p) for p in problems), blob)
+                         tuple(LoadProblem(*p) for p in problems), blob, Provenance(commit, commit_time))
         except (OSError, ValueError, TypeError, EOFError, struct.error):
             return None
 
     def save(self, idx: Index) -> bool:
         """Write ``idx`` atomically; False if the cache folder is not writable."""
         problems = tuple((p.path, p.message, p.line, p.col) for p in idx.problems)
+        prov = (idx.provenance.commit, idx.provenance.commit_time)
         raw = marshal.dumps((CACHE_FORMAT, code_stamp(), idx.identity, idx.names, idx.versions,
-                             idx.entries, idx.collisions, problems))
+                             idx.entries, idx.collisions, problems, prov))
         header = _HEADER.pack(_MAGIC, len(raw), len(idx.blob), zlib.crc32(raw))
         try:
             _atomic_write(self._index_path(idx.identity), [header, raw, *idx.blob.chunks])

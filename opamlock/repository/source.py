@@ -8,6 +8,10 @@ Package discovery follows opam (``OpamRepositoryState.load_opams_from_dir``): be
 ``packages/``, a folder holding a regular file ``opam`` is the package ``name.version`` named by
 the folder (split at the first ``.``), and opam does not look deeper inside it; other folders are
 searched recursively. A package's ``files/`` folder is part of its definition.
+
+A source also says which commit its content was taken from, when it can know (a git commit, a
+``git archive`` tarball): :class:`Provenance`. That is not part of the identity, which names the
+content, but it gives the lock its commits and builds their ``SOURCE_DATE_EPOCH``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "DirSource",
     "GitSource",
     "LoadProblem",
+    "Provenance",
     "RawPackage",
     "RepositoryError",
     "Source",
@@ -55,6 +60,17 @@ class LoadProblem:
         if self.line:
             return f"{self.path}:{self.line}:{self.col}: {self.message}"
         return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """The commit a repository's content comes from and its committer time (Unix seconds).
+
+    Both None for a plain folder, or an archive that does not say (not made by ``git archive``).
+    """
+
+    commit: str | None = None
+    commit_time: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +165,11 @@ class Source:
 
     def __init__(self, location: str) -> None:
         self.location = location
+        self._provenance = Provenance()
+
+    def provenance(self) -> Provenance:
+        """Where the content comes from; for archives, known once :meth:`read` has run."""
+        return self._provenance
 
     def default_name(self) -> str:
         raise NotImplementedError
@@ -298,20 +319,22 @@ class TarSource(Source):
             data = self.path.read_bytes()
         except OSError as e:
             raise RepositoryError(f"{self.location}: cannot read: {e.strerror}") from e
-        return _read_tar(self.location, data)
+        pkgs, problems, self._provenance = _read_tar(self.location, data)
+        return pkgs, problems, None
 
 
-def _read_tar(location: str, data: bytes) -> tuple[list[RawPackage], list[LoadProblem], object]:
+def _read_tar(location: str, data: bytes) -> tuple[list[RawPackage], list[LoadProblem], Provenance]:
     try:
         tar = _tar.decompress(data)
         files = _strip_top(list(_tar.iter_files(tar)))
+        made_by_git = _tar.git_commit(tar)
     except _tar.TarError as e:
         raise RepositoryError(f"{location}: {e}", hint="expected a .tar.gz of an opam repository") from e
     if not any(p.startswith("packages/") for p, _ in files):
         raise RepositoryError(f"{location}: the archive has no packages/ folder",
                               hint="an opam repository holds packages/NAME/NAME.VERSION/opam")
     pkgs, problems = group_files(files)
-    return pkgs, problems, None
+    return pkgs, problems, Provenance(*made_by_git) if made_by_git else Provenance()
 
 
 def _run_git(args: list[str], cwd: Path | None = None) -> bytes:
@@ -386,10 +409,22 @@ class GitSource(Source):
             self._commit = out.decode().strip()
         return self._commit
 
+    def provenance(self) -> Provenance:
+        if self._provenance.commit is None:
+            commit = self.commit()
+            # The committer time, which `git archive` also stamps on every member.
+            out = _run_git(["show", "-s", "--no-show-signature", "--format=%ct", commit], cwd=self._repo())
+            try:
+                self._provenance = Provenance(commit, int(out.decode().split()[-1]))
+            except (ValueError, IndexError):
+                raise RepositoryError(f"{self.location}: git show gave no commit time for {commit}") from None
+        return self._provenance
+
     def read(self) -> tuple[list[RawPackage], list[LoadProblem], object]:
         commit = self.commit()
         data = _run_git(["archive", "--format=tar", commit, "--", "packages"], cwd=self._repo())
-        return _read_tar(f"{self.location}@{commit}", data)
+        pkgs, problems, _ = _read_tar(f"{self.location}@{commit}", data)
+        return pkgs, problems, None
 
 
 def open_source(spec: str | os.PathLike[str], commit: str | None, mirror_dir: Path) -> Source:

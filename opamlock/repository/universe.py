@@ -53,9 +53,14 @@ class Repository:
     """One loaded repository. Packages are decoded from the index on first request."""
 
     def __init__(self, index: Index, *, name: str, location: str, kind: str,
-                 given: dict[tuple[str, str], Package] | None = None) -> None:
+                 given: dict[tuple[str, str], Package] | None = None,
+                 commit: str | None = None, commit_time: int | None = None) -> None:
         self.name = name
         self.identity = index.identity
+        #: The commit the content was taken from, and its committer time (Unix seconds), when the
+        #: source says so (git, a ``git archive`` tarball); None for a folder or an unknown archive.
+        self.commit = commit
+        self.commit_time = commit_time
         self.location = location
         self.kind = kind
         self._index = index
