@@ -27,7 +27,7 @@ from opamlock.opamfile import error_json, parse_file, print_file, to_json
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per file (reference shape).")
 def parse_cmd(files: tuple[Path, ...], as_json: bool) -> None:
     """Parse opam FILES; print them back, or as JSON lines with --json."""
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer  # click.get_binary_stream is deprecated in click 8.5
     failed = 0
     for n, path in enumerate(files):
         name = str(path)
