@@ -3,6 +3,10 @@
 One entry point, :func:`solve`. It returns a :class:`Solution` or raises :class:`SolveError`,
 whose message is a short chain from the request to the clash. A search that hits its time or
 round limit also raises :class:`SolveError`, saying so: a limit is never presented as a proof.
+
+A solution that holds avoided versions is followed by re-solves without them (:mod:`.avoided`),
+within :data:`AVOID_BUDGET` (or as long as the first search took, if longer): avoided versions
+are for when they are unavoidable for the whole solution, not just for one package.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Re
 from opamlock.env import PlatformVars, SolveFlags
 from opamlock.formula import Atom
 from opamlock.package import Package
+from opamlock.solver.avoided import Attempt, Exclusions, fewest_avoided
 from opamlock.solver.candidates import PkgCandidate, PkgInfo
 from opamlock.solver.explain import explain_search_failure, explain_static_failure, request_text
 from opamlock.solver.factory import Factory, UniverseLike
@@ -29,6 +34,8 @@ __all__ = ["Solution", "SolveError", "UniverseLike", "solve"]
 DEFAULT_MAX_ROUNDS = 20_000
 NO_FLAGS = SolveFlags()
 DEFAULT_TIMEOUT = 20.0
+#: Seconds the whole-solution avoided-version pass may take at least (more if the first search did).
+AVOID_BUDGET = 0.5
 
 
 class _OutOfTime(Exception):
@@ -120,11 +127,48 @@ def _solve(
     reporter: Any,
 ) -> Solution:
     start = time.monotonic()
-    factory = Factory(universe, request, platform=platform, flags=flags, locked=locked, avoid=avoid)
+
+    def attempt(exclude: Exclusions, deadline: float) -> Attempt:
+        return _search(universe, request, platform=platform, flags=flags, locked=locked, avoid=avoid,
+                       exclude=exclude, max_rounds=max_rounds, start=start, deadline=deadline,
+                       reporter=reporter)
+
+    first = attempt(frozenset(), start + timeout)
+    if not first.avoided:
+        return first.solution
+    spent = time.monotonic() - start
+    until = min(start + timeout, time.monotonic() + max(AVOID_BUDGET, spent))
+
+    def retry(exclude: Exclusions, deadline: float) -> Attempt | None:
+        try:
+            return attempt(exclude, deadline)
+        except SolveError:
+            return None
+
+    roots = list(dict.fromkeys(a.name for a in request))
+    return fewest_avoided(retry, first, roots, until).solution
+
+
+def _search(
+    universe: UniverseLike,
+    request: Sequence[Atom],
+    *,
+    platform: PlatformVars,
+    flags: SolveFlags,
+    locked: Mapping[str, OpamVersion] | None,
+    avoid: Callable[[Package], bool] | None,
+    exclude: Exclusions,
+    max_rounds: int,
+    start: float,
+    deadline: float,
+    reporter: Any,
+) -> Attempt:
+    factory = Factory(universe, request, platform=platform, flags=flags, locked=locked, avoid=avoid,
+                      exclude=exclude)
     static = explain_static_failure(factory, request)
     if static is not None:
         raise static
-    clock = _Clock(start + timeout, reporter)
+    clock = _Clock(deadline, reporter)
     resolver = Resolver(Provider(factory), clock)
     try:
         result = resolver.resolve(factory.root_requirements(), max_rounds=max_rounds)
@@ -143,4 +187,8 @@ def _solve(
     kept = factory.closure(chosen)
     packages = {name: kept[name].package for name in sorted(kept)}
     edges = {name: factory.edges(kept[name], kept) for name in sorted(kept)}
-    return Solution(platform=platform, flags=flags, request=tuple(request), packages=packages, edges=edges)
+    solution = Solution(platform=platform, flags=flags, request=tuple(request), packages=packages,
+                        edges=edges)
+    avoided = frozenset((i.name, i.version) for i in kept.values()
+                        if i.avoided and factory.locked.get(i.name) != i.version)
+    return Attempt(solution, avoided)

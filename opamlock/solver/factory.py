@@ -9,17 +9,24 @@ and what each candidate requires.
 Preferences live here as orderings, never as filters, so they cannot cost a solution:
 
 1. a *good* version first: not avoided (``avoid-version``, ``deprecated``, or the caller's
-   ``avoid``) and able to be installed with good versions only. This is what keeps
-   ``ocaml.5.5.1``, whose only implementation is an avoid-version ``+trunk`` variant, behind
+   ``avoid``) and able to be installed with good versions only, under one compiler. This is what
+   keeps ``ocaml.5.5.1``, whose only implementation is an avoid-version ``+trunk`` variant, behind
    ``ocaml.5.4``; a locked version comes before all;
-2. newest first;
-3. a version consistent with what is already pinned, so a dependency does not drag the compiler
-   down when an older version of that dependency fits the compiler chosen.
+2. a version consistent with what is already pinned, so a dependency does not drag the compiler
+   down when an older version of that dependency fits the compiler chosen;
+3. a version that can share a compiler with the pinned roots (and the pinned compiler) using good
+   versions only. Being good is judged per version; this judges the combination: ``ocaml.5.5.0``
+   is good, but ``cohttp-eio`` needs ``ocamlfind``, whose only version for 5.5 is an
+   avoid-version preview, so ``ocaml.5.4`` comes first for it;
+4. newest first.
+
+Exclusions (``exclude``) are hard: the solver's whole-solution pass (``opamlock.solver``) uses
+them to re-solve without the avoided versions a first solution contained.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, overload
 
 from opamlock.env import PlatformVars, SolveFlags, conflicts_env, package_env
@@ -27,7 +34,15 @@ from opamlock.formula import And, Atom, Or, Resolved, atoms_of
 from opamlock.package import Package
 from opamlock.solver.candidates import Absent, Branch, Candidate, ClassPick, PkgCandidate, PkgInfo
 from opamlock.solver.pivot import PIVOT, Compat
-from opamlock.solver.prune import Matcher, conjuncts, dependents_index, holds, prune, sat_fixpoint
+from opamlock.solver.prune import (
+    Excluded,
+    Matcher,
+    conjuncts,
+    dependents_index,
+    holds,
+    prune,
+    sat_fixpoint,
+)
 from opamlock.solver.requirements import Choose, Forbid, Member, Need, Requirement, choose
 from opamlock.version import OpamVersion
 
@@ -45,16 +60,16 @@ class PinOrdered(Sequence[Candidate]):
     """
 
     def __init__(self, head: list[Candidate], items: list[Candidate], ranks: Sequence[tuple[bool, ...]],
-                 consistent: Callable[[Candidate], bool]) -> None:
+                 fit: Callable[[], Callable[[Candidate], tuple[bool, bool]]]) -> None:
         self._head = head
         order = sorted(range(len(items)), key=lambda k: ranks[k])
         self._items = [items[k] for k in order]
         self._ranks = [ranks[k] for k in order]
-        self._consistent = consistent
+        self._fit = fit
 
     def _ordered(self) -> list[Candidate]:
-        keyed = sorted(range(len(self._items)),
-                       key=lambda k: (self._ranks[k], not self._consistent(self._items[k])))
+        fit = self._fit()  # read the pins once per ordering
+        keyed = sorted(range(len(self._items)), key=lambda k: (self._ranks[k], fit(self._items[k])))
         return self._head + [self._items[k] for k in keyed]
 
     def __iter__(self) -> Iterator[Candidate]:
@@ -98,6 +113,7 @@ class Factory:
         flags: SolveFlags,
         locked: Mapping[str, OpamVersion] | None = None,
         avoid: Callable[[Package], bool] | None = None,
+        exclude: Collection[tuple[str, OpamVersion]] = (),
     ) -> None:
         self.universe = universe
         self.platform = platform
@@ -109,6 +125,12 @@ class Factory:
             self.roots.setdefault(a.name, []).append(a)
         self.by_name: dict[str, list[PkgInfo]] = {}
         self._load(self.roots)
+        if exclude:
+            excluded = set(exclude)
+            for infos in self.by_name.values():
+                for i in infos:
+                    if (i.name, i.version) in excluded:
+                        i.dead = Excluded()
         self.match = Matcher(self.by_name)
         self.forced = prune(self.by_name, self.roots, self.match)
         self.live: dict[str, list[PkgInfo]] = {
@@ -121,6 +143,8 @@ class Factory:
         self.good = good
         self._live_set = alive
         self.compat = Compat(self.live, self.match, live_dependents)
+        #: ``compat`` with good versions only: the compilers each version can have without avoided ones.
+        self.good_compat = self.compat.restricted(good)
         #: Which package versions required each ``|`` identifier (for explanations).
         self.or_owners: dict[str, list[str]] = {}
         #: The latest pins resolvelib reported (see :meth:`note_pins`); only orders candidates.
@@ -225,8 +249,9 @@ class Factory:
         formula = next(r.formula for r in reqs if isinstance(r, Choose))
         viable: list[Candidate] = [Branch(key, k, b) for k, b in self.viable_branches(formula)]
         viable = [b for b in viable if b not in bad]
-        ranks = [(not self.branch_ok(b.formula, good=True),) for b in viable if isinstance(b, Branch)]
-        return PinOrdered([], viable, ranks, self._consistent_candidate)
+        ranks = [(not self.branch_ok(b.formula, good=True) or not self.good_compat.formula(b.formula),)
+                 for b in viable if isinstance(b, Branch)]
+        return PinOrdered([], viable, ranks, self._fit)
 
     def _package_matches(
         self, name: str, reqs: Sequence[Requirement], bad: set[Candidate]
@@ -250,8 +275,9 @@ class Factory:
                 if c not in bad:
                     found.append(c)
         locked = self.locked.get(name)
-        ranks = [(c.version != locked, c.info not in self.good) for c in found if isinstance(c, PkgCandidate)]
-        return PinOrdered(head, found, ranks, self._consistent_candidate)
+        ranks = [(c.version != locked, not self.good_compat.mask(c.info))
+                 for c in found if isinstance(c, PkgCandidate)]
+        return PinOrdered(head, found, ranks, self._fit)
 
     # -- consistency with the current pins (an ordering hint only) ----------------------------
 
@@ -261,6 +287,37 @@ class Factory:
     def _pinned_version(self, name: str) -> OpamVersion | None:
         c = self.pins.get(name)
         return c.version if isinstance(c, PkgCandidate) else None
+
+    def _fit(self) -> Callable[[Candidate], tuple[bool, bool]]:
+        """The pin-dependent part of the order, for the current pins: (inconsistent, no good fit)."""
+        mask = self._good_mask()
+
+        def key(c: Candidate) -> tuple[bool, bool]:
+            return (not self._consistent_candidate(c), not self._good_fit(c, mask))
+        return key
+
+    def _good_mask(self) -> int:
+        """The compilers the pinned compiler and roots can all have with good versions only.
+
+        The pinned compiler first, then the roots in request order; a pin that would leave no
+        compiler at all (say, an avoided version the request asks for) is skipped, so that the
+        mask keeps ordering the rest. All-ones when nothing relevant is pinned.
+        """
+        mask = self.compat.all
+        for name in (PIVOT, *self.roots):
+            c = self.pins.get(name)
+            if isinstance(c, PkgCandidate):
+                m = mask & self.good_compat.mask(c.info)
+                if m:
+                    mask = m
+        return mask
+
+    def _good_fit(self, c: Candidate, mask: int) -> bool:
+        if isinstance(c, PkgCandidate):
+            return bool(self.good_compat.mask(c.info) & mask)
+        if isinstance(c, Branch):
+            return bool(self.good_compat.formula(c.formula) & mask)
+        return True
 
     def _consistent_candidate(self, c: Candidate) -> bool:
         pivot = self.pins.get(PIVOT)

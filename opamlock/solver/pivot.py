@@ -46,7 +46,12 @@ class Compat:
         for infos in live.values():
             for i in infos:
                 self.of[id(i)] = self.bit[id(i)] if i.name == PIVOT else everything
-        work = [i for infos in live.values() for i in infos if i.name != PIVOT]
+        self._dependents = dependents
+        self._settle([i for infos in live.values() for i in infos])
+
+    def _settle(self, work: list[PkgInfo]) -> None:
+        """Shrink ``of`` to the greatest fixpoint, starting from the versions in ``work``."""
+        work = [i for i in work if i.name != PIVOT and i in self._alive]
         while work:
             changed: set[str] = set()
             for i in work:
@@ -54,8 +59,34 @@ class Compat:
                 if new != self.of[id(i)]:
                     self.of[id(i)] = new
                     changed.add(i.name)
-            work = [d for n in sorted(changed) for d in dependents.get(n, ())
+            work = [d for n in sorted(changed) for d in self._dependents.get(n, ())
                     if d.name != PIVOT and d in self._alive]
+
+    def restricted(self, keep: set[PkgInfo]) -> Compat:
+        """``compat`` when only the versions in ``keep`` may be installed.
+
+        Used with the *good* versions (not avoided): a version's mask then says with which
+        compilers it can be installed without any avoided package. Starting from this fixpoint,
+        only the dependents of the removed versions can shrink, so this costs a fraction of the
+        first computation.
+        """
+        out = Compat.__new__(Compat)
+        out.match = self.match
+        out.bit = self.bit
+        out.all = self.all
+        out._dependents = self._dependents
+        out._alive = self._alive & keep
+        removed = self._alive - out._alive
+        out.of = {k: v for k, v in self.of.items()}
+        for i in removed:
+            out.of[id(i)] = 0
+        names = sorted({i.name for i in removed})
+        out._settle([d for n in names for d in self._dependents.get(n, ())])
+        return out
+
+    def mask(self, info: PkgInfo) -> int:
+        """The pivot versions some installation with ``info`` can use (0 if ``info`` is out)."""
+        return self.of.get(id(info), 0) if info in self._alive else 0
 
     def formula(self, f: Resolved | None, owner: PkgInfo | None = None) -> int:
         if f is None:

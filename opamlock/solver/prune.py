@@ -30,6 +30,7 @@ from opamlock.solver.candidates import PkgInfo
 
 __all__ = [
     "Clash",
+    "Excluded",
     "NotRequested",
     "Reason",
     "Restricted",
@@ -45,6 +46,11 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class Unavailable:
     """The ``available`` field is false (or undefined) on this platform."""
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    """The caller excluded this version (a re-solve without the avoided versions of a first solution)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +86,7 @@ class Clash:
     cls: str | None = None
 
 
-Reason = Unavailable | NotRequested | Unsatisfiable | Restricted | Clash
+Reason = Unavailable | Excluded | NotRequested | Unsatisfiable | Restricted | Clash
 
 
 def conjuncts(f: Resolved | None) -> tuple[Resolved, ...]:
@@ -186,6 +192,8 @@ def prune(
     alive: set[PkgInfo] = set()
     for name, infos in by_name.items():
         for i in infos:
+            if i.dead is not None:  # excluded by the caller
+                continue
             if not i.available:
                 i.dead = Unavailable()
                 continue
