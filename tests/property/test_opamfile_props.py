@@ -99,7 +99,7 @@ items: st.SearchStrategy[Item] = st.deferred(
 files = st.builds(OpamFile, st.lists(items, max_size=5))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files)
 def test_print_then_parse_is_identity(f: OpamFile) -> None:
     assert parse(print_file(f)) == f
