@@ -3,15 +3,21 @@
 A hermetic build is only as good as its weakest step: one ``curl`` in a Makefile, or one write to
 ``~/.opam``, and the result depends on the machine. Every step therefore runs under ``bwrap`` with
 fresh network, IPC, PID and UTS namespaces, the host file system read-only, only the build
-directory writable, a private ``/tmp``, and an environment cleared down to a fixed list. Output
+directory writable, a private ``/tmp``, and an environment cleared down to a fixed list. Read-only
+is not private: ``~/.ssh``, cloud credentials or the user's ``~/.opam`` would still be readable, and
+a build could copy them into its output. So the users' homes (``/root``, ``/home``, ``$HOME``) and
+the user's opam root are covered with empty tmpfs; the build directory (and any path the caller
+binds) is bound back on top when it lives under one of them. Output
 goes to a per-step log file; a failing step raises :class:`SandboxError` with the package, the
 command and the tail of that log, which is what a user needs to act on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import pwd
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -22,6 +28,31 @@ from opamlock.errors import OpamlockError
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_TAIL_LINES = 30
+#: Never hidden, nor anything above them: the sandbox needs the system they hold (a user whose
+#: ``$HOME`` is ``/`` or ``/usr/...`` keeps it visible rather than losing the toolchain).
+_SYSTEM = tuple(Path(p) for p in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/dev", "/proc", "/var"))
+#: Already private inside the sandbox (a fresh tmpfs each).
+_PRIVATE = (Path("/tmp"), Path("/run"))
+
+
+def host_private_paths(env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """Host folders with the user's private files: ``/root``, ``/home``, ``$HOME`` (and the
+    password database's home, in case ``$HOME`` was changed), ``$OPAMROOT`` and ``~/.opam``."""
+    e = os.environ if env is None else env
+    out = [Path("/root"), Path("/home")]
+    homes = [e.get("HOME") or ""]
+    with contextlib.suppress(KeyError):
+        homes.append(pwd.getpwuid(os.getuid()).pw_dir)
+    for h in homes:
+        if h:
+            out += [Path(h), Path(h) / ".opam"]
+    if e.get("OPAMROOT"):
+        out.append(Path(e["OPAMROOT"]))
+    return tuple(out)
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 class SandboxError(OpamlockError):
@@ -78,6 +109,26 @@ class Sandbox:
     rw_paths: tuple[Path, ...] = ()
     share_net: bool = False
     """Only for steps that are documented to need the network; never set by ``opamlock build``."""
+    hidden_paths: tuple[Path, ...] | None = None
+    """Host folders covered with an empty tmpfs; None: :func:`host_private_paths` of this process."""
+
+    def hidden(self) -> list[Path]:
+        """The folders actually hidden: existing, outside the build, not system ones, not nested."""
+        build = self.build_dir.resolve()
+        found: list[Path] = []
+        wanted = host_private_paths() if self.hidden_paths is None else self.hidden_paths
+        for p in wanted:
+            try:
+                r = Path(p).resolve()
+            except OSError:
+                continue
+            if not r.is_dir() or r == Path("/") or any(_under(s, r) for s in _SYSTEM):
+                continue
+            if _under(r, build) or any(_under(r, t) for t in _PRIVATE):
+                continue
+            found.append(r)
+        found.sort()
+        return [p for p in found if not any(q != p and _under(p, q) for q in found)]
 
     def environment(self) -> dict[str, str]:
         """The complete environment a step sees: fixed values first, then the caller's extras."""
@@ -122,7 +173,15 @@ class Sandbox:
         if not self.share_net:
             args.insert(1, "--unshare-net")
         # Order matters: later mounts cover earlier ones, so the host paths the build needs are
-        # bound after the private /tmp and /run.
+        # bound after the private /tmp and /run and the hidden homes. Tools on the step's PATH
+        # that live in a hidden folder are bound back read-only, or the step could not run them.
+        hidden = self.hidden()
+        for p in hidden:
+            args += ["--tmpfs", str(p)]
+        path_dirs = self.environment().get("PATH", "").split(":")
+        for d in sorted({Path(x).resolve() for x in path_dirs if x.startswith("/")}):
+            if d.is_dir() and any(_under(d, h) for h in hidden):
+                args += ["--ro-bind", str(d), str(d)]
         for p in self.ro_paths:
             args += ["--ro-bind", str(p.resolve()), str(p.resolve())]
         for p in self.rw_paths:

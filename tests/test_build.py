@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import shutil
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +222,31 @@ def test_build_step_cannot_reach_localhost_or_write_outside(
     assert "NET-BLOCKED" in exc.value.log_tail and "NET-OPEN" not in exc.value.log_tail
     assert "WRITE-BLOCKED" in exc.value.log_tail and "Read-only file system" in exc.value.log_tail
     assert got == [] and not outside.exists()
+
+
+def test_build_steps_get_the_lock_epoch_and_never_the_users_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project lives in the user's HOME (outside /tmp), as it usually does: its build dir is
+    bound back into the sandbox, while the rest of the home stays hidden from every step."""
+    need_build_tools()
+    home = Path(tempfile.mkdtemp(prefix="opamlock-fake-home-", dir="/var/tmp"))
+    try:
+        (home / ".ssh").mkdir()
+        (home / ".ssh" / "id_ed25519").write_text("PRIVATE KEY\n")
+        monkeypatch.setenv("HOME", str(home))
+        project, lock = one_package_lock(home, '["sh" "-c" "echo $SOURCE_DATE_EPOCH > %{prefix}%/pkg-epoch"]')
+        lock = dataclasses.replace(lock, source_date_epoch=1787409630)
+        (project / "opamlock.toml").write_text(
+            '[build]\ncommands = [["sh", "-c", "echo $SOURCE_DATE_EPOCH > epoch; '
+            f'cat {home}/.ssh/id_ed25519 > leak 2>&1 || true"]]\n'
+        )
+        result = build(lock, project=project, store=Store(tmp_path / "s"),
+                       build_dir=project / "_opamlock" / "build")
+        assert (result.switch_prefix / "pkg-epoch").read_text() == "1787409630\n"  # an opam build step
+        src = result.build_dir / "src"
+        assert (src / "epoch").read_text() == "1787409630\n"  # the project's own step
+        leak = (src / "leak").read_text()
+        assert "PRIVATE KEY" not in leak and "No such file" in leak
+    finally:
+        shutil.rmtree(home)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +146,97 @@ def test_error_render_shows_tail(tmp_path: Path) -> None:
         box.run(["sh", "-c", "echo first; echo boom >&2; exit 3"], log=tmp_path / "f.log", package="p")
     text = exc.value.render()
     assert "exit code 3" in text and "boom" in text and "p" in text
+
+
+# -- the user's home and opam root are hidden ---------------------------------------------------
+
+
+@pytest.fixture
+def fake_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A HOME outside /tmp (which the sandbox replaces anyway), holding a secret."""
+    home = Path(tempfile.mkdtemp(prefix="opamlock-fake-home-", dir="/var/tmp"))
+    try:
+        (home / ".ssh").mkdir()
+        (home / ".ssh" / "id_ed25519").write_text("PRIVATE KEY\n")
+        monkeypatch.setenv("HOME", str(home))
+        yield home
+    finally:
+        shutil.rmtree(home)
+
+
+def _sees(box: Sandbox, path: Path, log: Path) -> bool:
+    try:
+        box.run(["cat", str(path)], log=log)
+    except SandboxError:
+        return False
+    return True
+
+
+def test_a_file_in_the_users_home_is_not_readable(tmp_path: Path, fake_home: Path) -> None:
+    secret = fake_home / ".ssh" / "id_ed25519"
+    beside = Path(tempfile.mkdtemp(prefix="opamlock-not-home-", dir="/var/tmp"))
+    try:
+        (beside / "public").write_text("visible\n")
+        box = Sandbox(build_dir=tmp_path / "b")
+        # The control: a host file outside any home is readable (the host is mounted read-only).
+        assert _sees(box, beside / "public", tmp_path / "control.log")
+        assert not _sees(box, secret, tmp_path / "secret.log")
+        assert "No such file" in (tmp_path / "secret.log").read_text()
+        assert "PRIVATE KEY" not in (tmp_path / "secret.log").read_text()
+        box.run(["ls", "-A", str(fake_home)], log=tmp_path / "ls.log")
+        assert (tmp_path / "ls.log").read_text().splitlines()[1:] == []  # an empty folder
+    finally:
+        shutil.rmtree(beside)
+
+
+def test_the_system_homes_are_empty_inside(tmp_path: Path) -> None:
+    box = Sandbox(build_dir=tmp_path / "b")
+    for d in (Path("/root"), Path("/home")):
+        if d.is_dir():
+            box.run(["ls", "-A", str(d)], log=tmp_path / f"{d.name}.log")
+            assert (tmp_path / f"{d.name}.log").read_text().splitlines()[1:] == []
+
+
+def test_a_build_dir_inside_the_home_is_bound_back(tmp_path: Path, fake_home: Path) -> None:
+    build = fake_home / "project" / "_opamlock" / "build"
+    build.mkdir(parents=True)
+    (build / "input").write_text("in the build\n")
+    ro = fake_home / "tools"
+    ro.mkdir()
+    (ro / "tool").write_text("a tool\n")
+    box = Sandbox(build_dir=build, ro_paths=(ro,))
+    (fake_home / "project" / "opamlock.toml").write_text("[build]\n")
+    box.run(["sh", "-c", "cat input > out"], log=build / "ok.log")
+    assert (build / "out").read_text() == "in the build\n"
+    assert _sees(box, ro / "tool", build / "ro.log")
+    assert not _sees(box, fake_home / ".ssh" / "id_ed25519", build / "secret.log")
+    assert not _sees(box, fake_home / "project" / "opamlock.toml", build / "sibling.log")
+
+
+def test_the_users_opam_root_is_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(tempfile.mkdtemp(prefix="opamlock-fake-opamroot-", dir="/var/tmp"))
+    try:
+        (root / "config").write_text('opam-version: "2.0"\n')
+        monkeypatch.setenv("OPAMROOT", str(root))
+        assert not _sees(Sandbox(build_dir=tmp_path / "b"), root / "config", tmp_path / "r.log")
+    finally:
+        shutil.rmtree(root)
+
+
+def test_which_paths_are_hidden(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    (home / ".opam").mkdir(parents=True)
+    build = tmp_path / "build"
+    (build / "inner").mkdir(parents=True)
+    box = Sandbox(build_dir=build, hidden_paths=(home, home / ".opam", Path("/"), Path("/usr"),
+                                                Path("/nonexistent-opamlock"), build / "inner", build))
+    # /tmp is already private, so a home under it needs no tmpfs of its own.
+    assert box.hidden() == []
+    var_home = Path("/var/tmp")
+    box = Sandbox(build_dir=build, hidden_paths=(var_home / "x-not-there", Path("/var"), var_home))
+    assert box.hidden() == [var_home]
+    argv = box.argv(["true"])
+    assert argv[argv.index("/var/tmp") - 1] == "--tmpfs"
+    assert Sandbox(build_dir=build, hidden_paths=(Path("/root"), Path("/root/.opam"))).hidden() == (
+        [Path("/root")] if Path("/root").is_dir() else []
+    )

@@ -1,4 +1,8 @@
-"""``opamlock image --gce``: a Solo5 virtio kernel as a GCE image, optionally boot-tested in QEMU."""
+"""``opamlock image --gce``: a Solo5 virtio kernel as a GCE image, optionally boot-tested in QEMU.
+
+The image's timestamps default to the lock's ``source-date-epoch`` (the newest repository commit),
+so that ``opamlock build`` and ``opamlock image`` in a locked project agree without a flag.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,19 @@ import click
 from opamlock.cli import main
 from opamlock.errors import UsageError
 from opamlock.image import boot_test, make_disk, pack_gce
+from opamlock.lockfile import LOCK_FILENAME, load
 
 DEFAULT_EXPECT = "opamlock example unikernel: hello from Solo5-style multiboot kernel"
+
+
+def _epoch(given: int | None, project: Path) -> tuple[int, str]:
+    """The timestamp to stamp and where it came from: the flag or $SOURCE_DATE_EPOCH, the lock, or 0."""
+    if given is not None:
+        return given, "--source-date-epoch"
+    lock_path = project / LOCK_FILENAME
+    if lock_path.is_file():
+        return load(lock_path).source_date_epoch, str(lock_path)
+    return 0, "default"
 
 
 def _sha256(path: Path) -> str:
@@ -43,10 +58,18 @@ def _sha256(path: Path) -> str:
 @click.option(
     "--source-date-epoch",
     type=int,
-    default=0,
-    show_default=True,
+    default=None,
     envvar="SOURCE_DATE_EPOCH",
-    help="Timestamp stamped on every file of the image (use the lock's); also read from $SOURCE_DATE_EPOCH.",
+    help="Timestamp stamped on every file of the image; also read from $SOURCE_DATE_EPOCH. "
+    f"Default: the source-date-epoch of PROJECT/{LOCK_FILENAME} if there is one, else 0.",
+)
+@click.option(
+    "-C",
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=Path("."),
+    show_default=True,
+    help="The project whose lock gives the default --source-date-epoch.",
 )
 @click.option(
     "--boot-test",
@@ -66,7 +89,8 @@ def image(
     gce: bool,
     fmt: str,
     output: Path | None,
-    source_date_epoch: int,
+    source_date_epoch: int | None,
+    project: Path,
     do_boot: bool,
     expect: str,
     timeout: float,
@@ -76,13 +100,15 @@ def image(
     """Turn a Solo5 virtio (multiboot) KERNEL into a bootable image; BOOT_ARGS go to the kernel."""
     if not gce:
         raise UsageError("say which kind of image to make: --gce", hint="opamlock image --gce KERNEL")
+    epoch, origin = _epoch(source_date_epoch, project)
+    click.echo(f"source-date-epoch {epoch} ({origin})", err=True)
     if output is None:
         output = kernel.parent / ("disk.tar.gz" if fmt == "tar" else "disk.raw")
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".opamlock-image-", dir=output.parent) as tmp:
         disk = output if fmt == "raw" else Path(tmp) / "disk.raw"
-        make_disk(kernel, disk, boot_args=boot_args, source_date_epoch=source_date_epoch)
+        make_disk(kernel, disk, boot_args=boot_args, source_date_epoch=epoch)
         if fmt == "tar":
             pack_gce(disk, output)
         click.echo(f"{output}  sha256:{_sha256(output)}")
