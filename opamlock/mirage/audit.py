@@ -20,8 +20,10 @@ once stay final, because a closure is complete when it is computed.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeAlias
 
@@ -90,6 +92,24 @@ _KIND: dict[int, VerdictKind] = {_INCOMPAT: "incompatible", _UNKNOWN: "unknown",
 
 # A reason: ("marker", Marker) | ("self", tuple[Marker, ...]) | ("dep", text, id) | ("missing", text)
 _Reason: TypeAlias = tuple[object, ...]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector for a bulk of audit work (re-entrant).
+
+    An audit allocates millions of small acyclic objects (trees, formulas, verdicts) while
+    thousands of decoded packages stay alive; the collector's repeated passes over that live heap
+    cost about three times the audit itself (measured on ``audit --all``: 5.9 s against 1.6 s).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class Auditor:
@@ -269,9 +289,10 @@ class Auditor:
                 self._state[i] = _COMPAT
 
     def _ensure(self, ids: Iterable[int]) -> None:
-        new = self._closure(ids)
-        if new:
-            self._solve(new)
+        with _gc_paused():
+            new = self._closure(ids)
+            if new:
+                self._solve(new)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -377,6 +398,10 @@ class Auditor:
         incompatible package: the reverse dependencies that inherit its problem. It is counted
         over the whole universe, so it is the same whichever packages are asked for.
         """
+        with _gc_paused():
+            return self._audit(names)
+
+    def _audit(self, names: Iterable[tuple[str, OpamVersion | None]] | None) -> list[Verdict]:
         everything = [(n, self.newest(n)) for n in sorted(self._names)]
         everything = [(n, v) for n, v in everything if v is not None]
         all_verdicts = {v.nv: v for v in (self.verdict(n, ver) for n, ver in everything)}

@@ -11,6 +11,7 @@ Positions are kept, because error messages about a package point into its opam f
 
 from __future__ import annotations
 
+import gc
 import marshal
 from collections.abc import Callable
 from typing import Any, TypeAlias
@@ -100,6 +101,22 @@ def dumps(f: ast.OpamFile) -> bytes:
 
 
 def loads(data: bytes | memoryview, filename: str = "<string>") -> ast.OpamFile:
+    """Rebuild a tree from :func:`dumps` bytes.
+
+    The cyclic collector is paused meanwhile, as :func:`opamlock.opamfile.parse` pauses it: the
+    tuples and nodes made here are acyclic, and once thousands of trees are alive (an audit, a
+    solve over a whole repository) the collector's passes over them cost ten times the decoding.
+    """
+    if not gc.isenabled():
+        return _loads(data, filename)
+    gc.disable()
+    try:
+        return _loads(data, filename)
+    finally:
+        gc.enable()
+
+
+def _loads(data: bytes | memoryview, filename: str) -> ast.OpamFile:
     try:
         c = marshal.loads(data)
     except (EOFError, ValueError, TypeError) as e:
