@@ -10,7 +10,6 @@ test runs ``cohttp-eio`` itself.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -116,16 +115,17 @@ def test_fewest_avoided_all_at_once_then_one_at_a_time() -> None:
     first = _attempt(["a.1", "b.1"], r="2")
     asked: list[frozenset[str]] = []
 
-    def search(ex: Exclusions, deadline: float) -> Attempt | None:
+    def search(ex: Exclusions) -> Attempt | None:
         asked.append(_key(ex))
         # a.1 is unavoidable; without b.1 a solution holds only a.1.
         if "a.1" in _key(ex):
             return None
         return _attempt(["a.1"], r="2")
 
-    best = fewest_avoided(search, first, ["r"], time.monotonic() + 10)
+    best = fewest_avoided(search, first, ["r"], 10)
     assert _key(best.avoided) == {"a.1"}
-    assert asked == [{"a.1", "b.1"}, {"a.1"}, {"b.1"}, {"a.1", "b.1"}]
+    # a.1 is never tried again once its exclusion failed: more exclusions cannot help.
+    assert asked == [{"a.1", "b.1"}, {"a.1"}, {"b.1"}]
 
 
 def test_fewest_avoided_keeps_exclusions_growing_until_avoid_free() -> None:
@@ -133,23 +133,24 @@ def test_fewest_avoided_keeps_exclusions_growing_until_avoid_free() -> None:
     first = _attempt(["x.1"], r="3")
     steps = {frozenset({"x.1"}): _attempt(["y.1"], r="3"), frozenset({"x.1", "y.1"}): _attempt([], r="2")}
 
-    def search(ex: Exclusions, deadline: float) -> Attempt | None:
+    def search(ex: Exclusions) -> Attempt | None:
         return steps.get(_key(ex))
 
-    best = fewest_avoided(search, first, ["r"], time.monotonic() + 10)
+    best = fewest_avoided(search, first, ["r"], 10)
     assert _key(best.avoided) == set() and str(best.solution.packages["r"].version) == "2"
 
 
-def test_fewest_avoided_respects_the_deadline() -> None:
-    calls: list[int] = []
+def test_fewest_avoided_makes_at_most_the_attempts_allowed() -> None:
+    calls: list[frozenset[str]] = []
 
-    def search(ex: Exclusions, deadline: float) -> Attempt | None:
-        calls.append(1)
+    def search(ex: Exclusions) -> Attempt | None:
+        calls.append(_key(ex))
         return None
 
-    first = _attempt(["a.1"], r="1")
-    assert fewest_avoided(search, first, ["r"], time.monotonic() - 1) is first
-    assert calls == []
+    first = _attempt(["a.1", "b.1", "c.1"], r="1")
+    assert fewest_avoided(search, first, ["r"], 0) is first and calls == []
+    assert fewest_avoided(search, first, ["r"], 2) is first
+    assert calls == [{"a.1", "b.1", "c.1"}, {"a.1"}]
 
 
 def test_better_orders_by_avoided_then_roots_then_size() -> None:
@@ -255,3 +256,18 @@ def test_pinned_new_compiler_makes_the_preview_unavoidable(real: Any) -> None:
     sol = solve(real, [parse_atom("ocaml.5.5.0"), parse_atom("cohttp-eio")], platform=platform)
     assert validate(real, sol) == []
     assert "ocamlfind.1.9.9~preview" in _avoided(sol)
+
+
+def test_cycle_cut_off_by_backtracking_does_not_recurse_forever() -> None:
+    # Every solution holds an avoided version; a.1 alone is the smallest.
+    u = load_universe("cycle-backtrack")
+    assert versions_of(checked_solve(u, ["a"])) == {"a": "1"}
+    sol = checked_solve(u, ["a.2"])
+    assert versions_of(sol) == {"a": "2", "b": "1", "c": "1"}
+
+
+def test_disjunction_asked_for_after_backtracking_removed_its_requirements() -> None:
+    u = load_universe("backtrack-or")
+    with pytest.raises(SolveError) as e:
+        solve(u, [parse_atom("b")], platform=LINUX)
+    assert e.value.causes

@@ -4,9 +4,12 @@ One entry point, :func:`solve`. It returns a :class:`Solution` or raises :class:
 whose message is a short chain from the request to the clash. A search that hits its time or
 round limit also raises :class:`SolveError`, saying so: a limit is never presented as a proof.
 
-A solution that holds avoided versions is followed by re-solves without them (:mod:`.avoided`),
-within :data:`AVOID_BUDGET` (or as long as the first search took, if longer): avoided versions
-are for when they are unavoidable for the whole solution, not just for one package.
+A solution that holds avoided versions is followed by re-solves without them (:mod:`.avoided`):
+avoided versions are for when they are unavoidable for the whole solution, not just for one
+package. That pass is bounded by counts, not by the clock, so that the answer never depends on
+the machine's speed (a lock must not): at most :data:`AVOID_ATTEMPTS` re-solves, sharing as many
+search rounds as the first search used (at least :data:`AVOID_MIN_ROUNDS`). Only the overall
+``timeout`` can cut it short, and then the best solution found so far is returned.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
+from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep
+from resolvelib.resolvers import Resolution
 
 from opamlock.env import PlatformVars, SolveFlags
 from opamlock.formula import Atom
@@ -34,8 +38,10 @@ __all__ = ["Solution", "SolveError", "UniverseLike", "solve"]
 DEFAULT_MAX_ROUNDS = 20_000
 NO_FLAGS = SolveFlags()
 DEFAULT_TIMEOUT = 20.0
-#: Seconds the whole-solution avoided-version pass may take at least (more if the first search did).
-AVOID_BUDGET = 0.5
+#: Re-solves the whole-solution avoided-version pass may make.
+AVOID_ATTEMPTS = 6
+#: Search rounds the re-solves share, at least (as many as the first search used, if more).
+AVOID_MIN_ROUNDS = 1000
 
 
 class _OutOfTime(Exception):
@@ -127,26 +133,43 @@ def _solve(
     reporter: Any,
 ) -> Solution:
     start = time.monotonic()
+    deadline = start + timeout
+    memo: dict[tuple[str, OpamVersion], PkgInfo] = {}
 
-    def attempt(exclude: Exclusions, deadline: float) -> Attempt:
-        return _search(universe, request, platform=platform, flags=flags, locked=locked, avoid=avoid,
-                       exclude=exclude, max_rounds=max_rounds, start=start, deadline=deadline,
-                       reporter=reporter)
+    unavoidable: Exclusions = frozenset()
 
-    first = attempt(frozenset(), start + timeout)
+    def attempt(exclude: Exclusions, clock: _Clock, rounds: int) -> Attempt:
+        found, _ = _search(universe, request, platform=platform, flags=flags, locked=locked,
+                           avoid=avoid, exclude=exclude, max_rounds=rounds, start=start,
+                           clock=clock, memo=memo)
+        return Attempt(found.solution, found.avoided - unavoidable)
+
+    first_clock = _Clock(deadline, reporter)
+    first, factory = _search(universe, request, platform=platform, flags=flags, locked=locked,
+                             avoid=avoid, exclude=frozenset(), max_rounds=max_rounds, start=start,
+                             clock=first_clock, memo=memo)
+    # A name every solution has, whose every possible version is avoided: no re-solve can help.
+    unavoidable = frozenset((i.name, i.version) for n in factory.forced for i in factory.live.get(n, ())
+                            if all(j.avoided for j in factory.live[n]))
+    first = Attempt(first.solution, first.avoided - unavoidable)
     if not first.avoided:
         return first.solution
-    spent = time.monotonic() - start
-    until = min(start + timeout, time.monotonic() + max(AVOID_BUDGET, spent))
+    budget = max(AVOID_MIN_ROUNDS, first_clock.rounds)
 
-    def retry(exclude: Exclusions, deadline: float) -> Attempt | None:
+    def retry(exclude: Exclusions) -> Attempt | None:
+        nonlocal budget
+        if budget <= 0 or time.monotonic() >= deadline:
+            return None
+        clock = _Clock(deadline, reporter)
         try:
-            return attempt(exclude, deadline)
+            return attempt(exclude, clock, budget)
         except SolveError:
             return None
+        finally:
+            budget -= clock.rounds
 
     roots = list(dict.fromkeys(a.name for a in request))
-    return fewest_avoided(retry, first, roots, until).solution
+    return fewest_avoided(retry, first, roots, AVOID_ATTEMPTS).solution
 
 
 def _search(
@@ -160,18 +183,22 @@ def _search(
     exclude: Exclusions,
     max_rounds: int,
     start: float,
-    deadline: float,
-    reporter: Any,
-) -> Attempt:
+    clock: _Clock,
+    memo: dict[tuple[str, OpamVersion], PkgInfo],
+) -> tuple[Attempt, Factory]:
     factory = Factory(universe, request, platform=platform, flags=flags, locked=locked, avoid=avoid,
-                      exclude=exclude)
+                      exclude=exclude, memo=memo)
     static = explain_static_failure(factory, request)
     if static is not None:
         raise static
-    clock = _Clock(deadline, reporter)
-    resolver = Resolver(Provider(factory), clock)
+    # Resolution, not Resolver: Resolver.resolve then builds a graph of the pins through
+    # resolvelib's _has_route_to_root, which recurses without a visited set and never returns on a
+    # dependency cycle cut off from the roots by backtracking (RecursionError, found by the
+    # avoided-version law in tests/test_solver_avoid.py). The pins are all we need: the closure
+    # from the roots is ours.
+    resolution = Resolution(Provider(factory), clock)
     try:
-        result = resolver.resolve(factory.root_requirements(), max_rounds=max_rounds)
+        state = resolution.resolve(factory.root_requirements(), max_rounds=max_rounds)
     except ResolutionImpossible as e:
         raise explain_search_failure(list(e.causes), request, factory.or_owners) from None
     except (_OutOfTime, ResolutionTooDeep):
@@ -182,7 +209,7 @@ def _search(
                  "pin more versions (e.g. the compiler) to narrow it",
         ) from None
     chosen: dict[str, PkgInfo] = {
-        name: c.info for name, c in result.mapping.items() if isinstance(c, PkgCandidate)
+        name: c.info for name, c in state.mapping.items() if isinstance(c, PkgCandidate)
     }
     kept = factory.closure(chosen)
     packages = {name: kept[name].package for name in sorted(kept)}
@@ -191,4 +218,4 @@ def _search(
                         edges=edges)
     avoided = frozenset((i.name, i.version) for i in kept.values()
                         if i.avoided and factory.locked.get(i.name) != i.version)
-    return Attempt(solution, avoided)
+    return Attempt(solution, avoided), factory

@@ -5,13 +5,15 @@ can share a compiler with the roots using good versions only before those that c
 a per-version judgement, with a compiler-wide look-ahead; it cannot see every interaction (two
 good versions that only fit together with an avoided third one, one version per name). So after
 a search whose solution still holds avoided versions, this pass re-solves with them excluded as
-hard constraints, keeping the best solution found, within a time budget:
+hard constraints, keeping the best solution found, within a number of attempts (the caller
+bounds each attempt's search):
 
 * exclude every avoided version met so far, all at once. The exclusions only grow, and each
   successful re-solve adds at least one new one, so if an avoid-free solution exists this reaches
   one, given time (every exclusion keeps it possible);
 * when excluding them all at once is impossible, some are unavoidable (say the request pins the
-  ``+trunk`` compiler): try them one at a time instead, keeping the first exclusion that works.
+  ``+trunk`` compiler): try them one at a time instead, keeping the first exclusion that works
+  and never trying again one whose exclusion failed (more exclusions cannot make it work).
 
 Solutions compare by the issue's order: fewer avoided versions, then newer requested versions in
 request order, then fewer packages. Newer dependencies (3) are left to the search's own order.
@@ -20,7 +22,6 @@ A locked avoided version is not counted, as opam does not count an installed one
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -40,28 +41,43 @@ class Attempt:
     avoided: Exclusions
 
 
-#: ``search(exclude, deadline)``: a solution without the excluded versions, or None when there is
-#: none or the deadline passed first.
-Search = Callable[[Exclusions, float], Attempt | None]
+#: ``search(exclude)``: a solution without the excluded versions, or None when there is none or
+#: the caller's budget is spent.
+Search = Callable[[Exclusions], Attempt | None]
 
 
-def fewest_avoided(search: Search, first: Attempt, roots: Sequence[str], deadline: float) -> Attempt:
-    """The best solution found by re-solving without avoided versions before ``deadline``."""
+def fewest_avoided(search: Search, first: Attempt, roots: Sequence[str], attempts: int) -> Attempt:
+    """The best solution found by at most ``attempts`` re-solves without avoided versions."""
     best = cur = first
     excluded: Exclusions = frozenset()
-    while cur.avoided and time.monotonic() < deadline:
-        new = cur.avoided - excluded
-        nxt = search(excluded | new, deadline)
+    # Versions whose exclusion failed: excluding more only removes solutions, so as long as the
+    # exclusions grow, trying them again cannot work.
+    hopeless: set[tuple[str, OpamVersion]] = set()
+    left = attempts
+
+    def tried(exclude: Exclusions) -> Attempt | None:
+        nonlocal left
+        left -= 1
+        return search(exclude)
+
+    while left > 0:
+        new = cur.avoided - excluded - hopeless
+        if not new:
+            break
+        nxt = tried(excluded | new)
         if nxt is not None:
             excluded |= new
-        elif len(new) > 1:
+        elif len(new) == 1:
+            hopeless |= new
+        else:
             for one in sorted(new, key=lambda nv: (nv[0], str(nv[1]))):
-                if time.monotonic() >= deadline:
+                if left <= 0:
                     break
-                nxt = search(excluded | {one}, deadline)
+                nxt = tried(excluded | {one})
                 if nxt is not None:
                     excluded |= {one}
                     break
+                hopeless.add(one)
         if nxt is None:
             break
         cur = nxt

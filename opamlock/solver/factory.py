@@ -114,8 +114,10 @@ class Factory:
         locked: Mapping[str, OpamVersion] | None = None,
         avoid: Callable[[Package], bool] | None = None,
         exclude: Collection[tuple[str, OpamVersion]] = (),
+        memo: dict[tuple[str, OpamVersion], PkgInfo] | None = None,
     ) -> None:
         self.universe = universe
+        self._memo = memo
         self.platform = platform
         self.flags = flags
         self.locked = dict(locked or {})
@@ -147,12 +149,33 @@ class Factory:
         self.good_compat = self.compat.restricted(good)
         #: Which package versions required each ``|`` identifier (for explanations).
         self.or_owners: dict[str, list[str]] = {}
+        #: The ``|`` formula behind each ``|`` identifier (resolvelib may ask for its candidates
+        #: after backtracking took away every requirement naming it).
+        self.or_formulas: dict[str, Or] = {}
         #: The latest pins resolvelib reported (see :meth:`note_pins`); only orders candidates.
         self.pins: Mapping[str, Candidate] = {}
 
     # -- loading ------------------------------------------------------------------------------
 
     def _info(self, name: str, version: OpamVersion) -> PkgInfo:
+        """``name.version`` evaluated for this solve; a fresh copy of the memo's when it has one.
+
+        The memo lets re-solves of the same request (same platform, flags and roots, hence the
+        same evaluation) skip evaluating formulas again; each factory still gets its own objects,
+        since pruning marks them.
+        """
+        if self._memo is not None:
+            seen = self._memo.get((name, version))
+            if seen is not None:
+                return PkgInfo(seen.name, seen.version, seen.package, seen.available, seen.depends,
+                               seen.conflicts, seen.classes, seen.avoided)
+        info = self._evaluate(name, version)
+        if self._memo is not None:
+            self._memo[(name, version)] = PkgInfo(info.name, info.version, info.package, info.available,
+                                                  info.depends, info.conflicts, info.classes, info.avoided)
+        return info
+
+    def _evaluate(self, name: str, version: OpamVersion) -> PkgInfo:
         pkg = self.universe.package(name, version)
         env = package_env(self.platform, name, str(version), root=name in self.roots, flags=self.flags)
         available = pkg.available(env)
@@ -207,6 +230,7 @@ class Factory:
                     out.extend(self._formula_requirements(viable[0][1], owner))
                 else:
                     req = choose(part)
+                    self.or_formulas.setdefault(req.key, part)
                     owners = self.or_owners.setdefault(req.key, [])
                     if owner and owner not in owners:
                         owners.append(owner)
@@ -246,7 +270,7 @@ class Factory:
         return self._package_matches(key, reqs, bad)
 
     def _branch_matches(self, key: str, reqs: Sequence[Requirement], bad: set[Candidate]) -> PinOrdered:
-        formula = next(r.formula for r in reqs if isinstance(r, Choose))
+        formula = next((r.formula for r in reqs if isinstance(r, Choose)), None) or self.or_formulas[key]
         viable: list[Candidate] = [Branch(key, k, b) for k, b in self.viable_branches(formula)]
         viable = [b for b in viable if b not in bad]
         ranks = [(not self.branch_ok(b.formula, good=True) or not self.good_compat.formula(b.formula),)
