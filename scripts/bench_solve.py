@@ -30,6 +30,9 @@ REQUESTS = [
     "ocaml-base-compiler.4.14.2 core", "ocaml-base-compiler.5.1.1 dream", "ocaml.4.14.2 mirage",
     "lwt", "cohttp-lwt-unix", "cmdliner", "yojson", "ppx_deriving", "alcotest", "ocamlformat",
     "cohttp-eio", "mirage ocaml<4.08", "dream ocaml<4.08",
+    # Avoided versions the request makes unavoidable: these exercise the whole-solution
+    # avoided-version pass (re-solves), the slow path of preference (1).
+    "ocaml.5.5.1 irmin-git", "ocaml-variants.5.5.1+trunk dream",
 ]
 
 
@@ -77,7 +80,8 @@ def main(argv: list[str]) -> int:
             t = time.perf_counter()
             try:
                 sol = solve(universe, atoms, platform=platform)
-                result = f"{len(sol.packages)} packages"
+                avoided = sum(1 for p in sol.packages.values() if p.avoid)
+                result = f"{len(sol.packages)} packages, {avoided} avoided"
             except SolveError:
                 result = "impossible (explained)"
             times.append(time.perf_counter() - t)
