@@ -135,15 +135,6 @@ def _solve(
     start = time.monotonic()
     deadline = start + timeout
     memo: dict[tuple[str, OpamVersion], PkgInfo] = {}
-
-    unavoidable: Exclusions = frozenset()
-
-    def attempt(exclude: Exclusions, clock: _Clock, rounds: int) -> Attempt:
-        found, _ = _search(universe, request, platform=platform, flags=flags, locked=locked,
-                           avoid=avoid, exclude=exclude, max_rounds=rounds, start=start,
-                           clock=clock, memo=memo)
-        return Attempt(found.solution, found.avoided - unavoidable)
-
     first_clock = _Clock(deadline, reporter)
     first, factory = _search(universe, request, platform=platform, flags=flags, locked=locked,
                              avoid=avoid, exclude=frozenset(), max_rounds=max_rounds, start=start,
@@ -162,7 +153,10 @@ def _solve(
             return None
         clock = _Clock(deadline, reporter)
         try:
-            return attempt(exclude, clock, budget)
+            found, _ = _search(universe, request, platform=platform, flags=flags, locked=locked,
+                               avoid=avoid, exclude=exclude, max_rounds=budget, start=start,
+                               clock=clock, memo=memo)
+            return Attempt(found.solution, found.avoided - unavoidable)
         except SolveError:
             return None
         finally:
