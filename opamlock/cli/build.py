@@ -8,9 +8,8 @@ import click
 
 from opamlock.build import build as run_build
 from opamlock.cli import main
+from opamlock.cli._options import cwd_project_option, load_project_lock, lock_option, open_store, store_option
 from opamlock.errors import UsageError
-from opamlock.fetch import Store
-from opamlock.lockfile import LOCK_FILENAME, load
 
 
 def _repo_overrides(values: tuple[str, ...]) -> dict[str, Path]:
@@ -24,34 +23,15 @@ def _repo_overrides(values: tuple[str, ...]) -> dict[str, Path]:
 
 
 @main.command("build")
-@click.option(
-    "-C",
-    "--project",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    default=Path("."),
-    show_default=True,
-    help="The project directory (holding opamlock.toml and the lock).",
-)
-@click.option(
-    "--lock",
-    "lock_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help=f"The lock file (default: PROJECT/{LOCK_FILENAME}).",
-)
+@cwd_project_option()
+@lock_option()
 @click.option(
     "--build-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="Where to build (default: PROJECT/_opamlock/build); emptied first.",
 )
-@click.option(
-    "--store",
-    "store_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="The source store filled by `opamlock fetch` (default: the user cache).",
-)
+@store_option
 @click.option("--platform", default=None, help="Which of the lock's platforms to build.")
 @click.option(
     "--repo",
@@ -71,14 +51,13 @@ def build_cmd(
     jobs: int,
 ) -> None:
     """Build the locked project offline from the store, every step sandboxed."""
-    lock = load(lock_path or project / LOCK_FILENAME)
-    store = Store(store_dir) if store_dir is not None else Store.default()
+    repo_dirs = _repo_overrides(repos)  # a usage error before any file is read
     result = run_build(
-        lock,
+        load_project_lock(project, lock_path),
         project=project,
-        store=store,
+        store=open_store(store_dir),
         build_dir=build_dir or project / "_opamlock" / "build",
-        repo_dirs=_repo_overrides(repos),
+        repo_dirs=repo_dirs,
         platform=platform,
         jobs=jobs,
         on_phase=lambda name: click.echo(f"== {name}", err=True),

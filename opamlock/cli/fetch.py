@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from opamlock.cli import main
+from opamlock.cli._options import cwd_project_option, load_project_lock, lock_option, open_store, store_option
 from opamlock.fetch import FetchReport, FetchResult, Store, fetch, plan_from_lock
 
 
@@ -57,28 +58,9 @@ def _summary(report: FetchReport, store: Store) -> Table:
 
 
 @main.command("fetch")
-@click.option(
-    "-C",
-    "--project",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    default=Path("."),
-    show_default=True,
-    help="The project directory (holding opamlock.toml and the lock).",
-)
-@click.option(
-    "--lock",
-    "lock_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="The lock file (default: PROJECT/opamlock.lock).",
-)
-@click.option(
-    "--store",
-    "store_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="The store directory (default: $OPAMLOCK_CACHE/store, else the XDG cache).",
-)
+@cwd_project_option()
+@lock_option()
+@store_option
 @click.option("--offline", is_flag=True, help="Use only the store; fail listing whatever is missing.")
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 256), default=4, show_default=True, help="Parallel downloads."
@@ -87,14 +69,12 @@ def fetch_cmd(
     project: Path, lock_path: Path | None, store_dir: Path | None, offline: bool, jobs: int
 ) -> None:
     """Download every source of the lock, verified, into the content-addressed store."""
-    # Imported here so that the fetch library and this command stay importable on their own.
-    from opamlock.lockfile import LOCK_FILENAME, load
     from opamlock.project import CONFIG_FILENAME, load_config
 
-    lock = load(lock_path or project / LOCK_FILENAME)
+    lock = load_project_lock(project, lock_path)
     config_path = project / CONFIG_FILENAME
     mirrors = load_config(config_path).mirrors if config_path.exists() else ()
-    store = Store(store_dir) if store_dir is not None else Store.default()
+    store = open_store(store_dir)
     plan = plan_from_lock(lock)
 
     if sys.stderr.isatty() and not offline:

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from opamlock.cli import main
+from opamlock.cli._options import cwd_project_option
 from opamlock.errors import UsageError
 from opamlock.image import boot_test, make_disk, pack_gce
 from opamlock.lockfile import LOCK_FILENAME, load
@@ -63,14 +64,7 @@ def _sha256(path: Path) -> str:
     help="Timestamp stamped on every file of the image; also read from $SOURCE_DATE_EPOCH. "
     f"Default: the source-date-epoch of PROJECT/{LOCK_FILENAME} if there is one, else 0.",
 )
-@click.option(
-    "-C",
-    "--project",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    default=Path("."),
-    show_default=True,
-    help="The project whose lock gives the default --source-date-epoch.",
-)
+@cwd_project_option(help="The project whose lock gives the default --source-date-epoch.")
 @click.option(
     "--boot-test",
     "do_boot",

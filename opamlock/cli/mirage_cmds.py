@@ -15,20 +15,11 @@ from typing import Any
 import click
 
 from opamlock.cli import main
+from opamlock.cli._options import enclosing_project, lock_option, search_project_option
+from opamlock.cli._repos import REPO_HELP, open_universe, require_package
 from opamlock.errors import OpamlockError, UsageError
 
 _TARGETS = ("hvt", "spt", "virtio", "muen", "genode", "xen")  # mirrors opamlock.mirage.MIRAGE_TARGETS
-
-
-def _project_root(project_dir: Path | None) -> Path | None:
-    from opamlock.project import find_project
-
-    if project_dir is not None:
-        return project_dir.resolve()
-    try:
-        return find_project(Path.cwd())
-    except OpamlockError:
-        return None
 
 
 @main.command("check")
@@ -37,11 +28,9 @@ def _project_root(project_dir: Path | None) -> Path | None:
 @click.option("--target", type=click.Choice(_TARGETS), default=None,
               help="Mirage target (default: the first of [mirage] targets, else hvt).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--lock", "lock_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The lock to check (default: the project's opamlock.lock).")
+@lock_option(help="The lock to check (default: the project's opamlock.lock).")
 @click.option("--no-source", is_flag=True, help="Do not read the project's dune files.")
-@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The project directory (default: the nearest one with opamlock.toml).")
+@search_project_option
 def check_command(mirage: bool, target: str | None, as_json: bool, lock_path: Path | None,
                   no_source: bool, project_dir: Path | None) -> None:
     """Check the project; exit 1 when something linked into the unikernel is Unix-bound."""
@@ -51,7 +40,7 @@ def check_command(mirage: bool, target: str | None, as_json: bool, lock_path: Pa
 
     if not mirage:
         raise UsageError("say what to check", hint="opamlock check --mirage [--target hvt]")
-    root = _project_root(project_dir)
+    root = project_dir.resolve() if project_dir is not None else enclosing_project()
     if root is None and lock_path is None:
         raise OpamlockError("no opamlock.toml here or above, and no --lock given",
                             hint="run inside a project, or pass --lock PATH")
@@ -101,24 +90,12 @@ def _check_by_solving(root: Path, rules: Any, target: str, source: Any) -> Any:
     return replace(report, solved=True)
 
 
-def _default_repositories() -> list[str]:
-    from opamlock.project import find_project, load_config
-
-    try:
-        root = find_project(Path.cwd())
-    except OpamlockError:
-        return []
-    config = load_config(root / "opamlock.toml")
-    return [r.location(root) for r in config.repositories]
-
-
 @main.command("audit")
 @click.argument("packages", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Audit the newest version of every package.")
 @click.option("--target", type=click.Choice(_TARGETS), default="hvt", show_default=True)
-@click.option("--repo", "repos", multiple=True, metavar="R",
-              help="A repository (folder, .tar.gz or git URL); repeat for layers, highest priority first "
-                   "(e.g. opam-overlays, then opam-repository). Default: the project's repositories.")
+@click.option("--repo", "repos", multiple=True, metavar="PATH_OR_URL",
+              help=REPO_HELP + " E.g. opam-overlays, then opam-repository.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "md", "html"]), default="text",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -135,27 +112,23 @@ def audit_command(packages: tuple[str, ...], all_: bool, target: str, repos: tup
     from opamlock.mirage.check import mirage_table
     from opamlock.mirage.report import render
     from opamlock.mirage.rules import default_rules
-    from opamlock.repository import load_universe
     from opamlock.version import OpamVersion
 
     if all_ and packages:
         raise UsageError("give packages or --all, not both")
     if not all_ and not packages:
         raise UsageError("name packages to audit", hint="opamlock audit tcpip cohttp-mirage, or --all")
-    specs = list(repos) or _default_repositories()
-    if not specs:
-        raise UsageError("no repository to audit", hint="pass --repo PATH (repeat for layers)")
-    root = _project_root(None)
-    rules = default_rules().with_project(mirage_table(root) if root is not None and not repos else {})
-    universe = load_universe(specs)
+    universe, root = open_universe(repos, purpose="to audit")
+    rules = default_rules().with_project(mirage_table(root) if root is not None else {})
     auditor = Auditor(universe, target=target, rules=rules)
     wanted: list[tuple[str, OpamVersion | None]] | None = None
     if not all_:
         wanted = []
         for text in packages:
             atom = parse_atom(text)
+            require_package(universe, atom.name)
             if isinstance(atom.vf, VConstraint) and atom.vf.op == "=":
-                if atom.name in universe and atom.vf.version not in universe.versions(atom.name):
+                if atom.vf.version not in universe.versions(atom.name):
                     raise OpamlockError(f"{atom.name}.{atom.vf.version} is not in the repositories",
                                         hint=f"`opamlock show {atom.name}` lists its versions")
                 wanted.append((atom.name, atom.vf.version))

@@ -9,19 +9,8 @@ from typing import Any
 import click
 
 from opamlock.cli import main
+from opamlock.cli._options import load_project_lock, project_root, search_project_option
 from opamlock.errors import OpamlockError, UsageError
-
-_PROJECT = click.option(
-    "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="The project directory (default: the nearest one above the current directory with opamlock.toml).",
-)
-
-
-def _project_root(project_dir: Path | None) -> Path:
-    from opamlock.project import find_project
-
-    return project_dir.resolve() if project_dir is not None else find_project(Path.cwd())
-
 
 # -- init -------------------------------------------------------------------------------------
 
@@ -110,7 +99,7 @@ def init_command(repos: tuple[str, ...], platforms: tuple[str, ...], targets: tu
               help="Override a platform variable (repeat).")
 @click.option("--target", "targets", multiple=True,
               help="Mirage target(s) to lock for, instead of [mirage] targets.")
-@_PROJECT
+@search_project_option
 def lock_command(upgrade: bool, upgrade_packages: tuple[str, ...], check: bool,
                  variables: tuple[str, ...], targets: tuple[str, ...], project_dir: Path | None) -> None:
     """Solve the project for every platform and write opamlock.lock (only if it changed)."""
@@ -123,13 +112,13 @@ def lock_command(upgrade: bool, upgrade_packages: tuple[str, ...], check: bool,
         raise UsageError("--upgrade already re-solves every package; drop --upgrade-package")
     if check and (upgrade or upgrade_packages):
         raise UsageError("--check never solves; it cannot be combined with --upgrade")
-    project = load_project(_project_root(project_dir))
     options = LockOptions(
         upgrade=upgrade,
         upgrade_packages=upgrade_packages,
-        var_overrides=parse_var_assignments(list(variables)),
+        var_overrides=parse_var_assignments(list(variables)),  # a usage error before any file is read
         targets=targets or None,
     )
+    project = load_project(project_root(project_dir))
     if check:
         fresh = check_lock(project, options)
         if fresh.fresh:
@@ -161,14 +150,13 @@ def lock_command(upgrade: bool, upgrade_packages: tuple[str, ...], check: bool,
 @click.option("--format", "fmt", type=click.Choice(["opam-locked"]), default="opam-locked", show_default=True,
               help="opam-locked: <pkg>.opam.locked files for `opam install . --locked`.")
 @click.option("--platform", default=None, help="Which platform of the lock to export (default: the first).")
-@_PROJECT
+@search_project_option
 def export_command(fmt: str, platform: str | None, project_dir: Path | None) -> None:
     """Write <pkg>.opam.locked for each of the project's packages from opamlock.lock."""
     from opamlock.export import export_opam_locked
-    from opamlock.lockfile import load
 
-    root = _project_root(project_dir)
-    lock = load(root / "opamlock.lock")
+    root = project_root(project_dir)
+    lock = load_project_lock(root)
     for f in export_opam_locked(root, lock, platform=platform):
         click.echo(f"{'wrote' if f.changed else 'unchanged'} {f.path.relative_to(root)}")
 
@@ -211,22 +199,16 @@ def diff_command(old: Path, new: Path, plain: bool) -> None:
         click.echo("no change")
 
 
-def _load_project_lock(project_dir: Path | None) -> Any:
-    from opamlock.lockfile import load
-
-    return load(_project_root(project_dir) / "opamlock.lock")
-
-
 @main.command("why")
 @click.argument("package")
 @click.option("--platform", default=None, help="Which platform of the lock (default: the first).")
 @click.option("--runtime", is_flag=True, help="Follow runtime edges only.")
-@_PROJECT
+@search_project_option
 def why_command(package: str, platform: str | None, runtime: bool, project_dir: Path | None) -> None:
     """Show every shortest dependency path from the project's packages to PACKAGE."""
     from opamlock.graph import render_path, why
 
-    lock = _load_project_lock(project_dir)
+    lock = load_project_lock(project_root(project_dir))
     paths = why(lock, package, platform, kinds={"runtime"} if runtime else None)
     if not paths:
         raise OpamlockError(f"no path from the project's packages reaches {package}"
@@ -238,11 +220,11 @@ def why_command(package: str, platform: str | None, runtime: bool, project_dir: 
 @main.command("tree")
 @click.option("--platform", default=None, help="Which platform of the lock (default: the first).")
 @click.option("--all-kinds", is_flag=True, help="Include build, post, test and doc edges, not only runtime.")
-@_PROJECT
+@search_project_option
 def tree_command(platform: str | None, all_kinds: bool, project_dir: Path | None) -> None:
     """Show the locked dependency tree of the project's packages (runtime edges by default)."""
     from opamlock.graph import DEFAULT_TREE_KINDS, tree_lines
 
-    lock = _load_project_lock(project_dir)
+    lock = load_project_lock(project_root(project_dir))
     for line in tree_lines(lock, platform, None if all_kinds else DEFAULT_TREE_KINDS):
         click.echo(line)

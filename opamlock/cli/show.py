@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from typing import Any
 
 import click
 
 from opamlock.cli import main
-from opamlock.cli.list import REPO_HELP, open_universe, report_load_notes
+from opamlock.cli._repos import REPO_HELP, open_universe, report_load_notes, require_package
 from opamlock.errors import OpamlockError
 from opamlock.opamfile import ast
 from opamlock.package import Package
@@ -134,13 +133,10 @@ def render_text(p: Package, files: tuple[tuple[str, str], ...]) -> str:
 @click.option("--repo", "repos", multiple=True, metavar="PATH_OR_URL", help=REPO_HELP)
 def show_command(package: str, as_json: bool, repos: tuple[str, ...]) -> None:
     """Show PACKAGE (NAME for its newest version, or NAME.VERSION) as parsed from its opam file."""
-    universe = open_universe(repos)
+    universe, _ = open_universe(repos, purpose="to show from")
     report_load_notes(universe)
     name, dot, version = package.partition(".")  # opam names never contain a dot
-    if name not in universe:
-        close = difflib.get_close_matches(name, universe.names(), n=3)
-        raise OpamlockError(f"no package named {name!r}",
-                            hint=f"did you mean {', '.join(close)}?" if close else "see `opamlock list`")
+    require_package(universe, name)
     if dot:
         try:
             p = universe.package(name, version)

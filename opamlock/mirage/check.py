@@ -202,7 +202,8 @@ def read_lock_nodes(
     except FileNotFoundError:
         raise OpamlockError(f"{path}: no lock file", hint="create it with `opamlock lock`") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise InvalidLockShape(f"{path}: cannot read the lock: {e}") from e
+        raise InvalidLockShape(f"{path}: cannot read the lock: {e}",
+                               hint="the lock is generated; re-create it with `opamlock lock`") from e
     if data.get("lock-version") != 1:
         raise InvalidLockShape(f"{path}: lock-version {data.get('lock-version')!r} is not 1",
                                hint="re-create it with this opamlock: `opamlock lock`")
@@ -290,10 +291,13 @@ def mirage_table(root: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise OpamlockError(f"cannot read {path}: {e}") from e
+        raise OpamlockError(
+            f"cannot read {path}: {e}",
+            hint="see https://toml.io for the syntax; `opamlock init --force` writes a fresh file",
+        ) from e
     table = data.get("mirage", {})
     if not isinstance(table, dict):
-        raise OpamlockError(f"{path}: [mirage] must be a table")
+        raise OpamlockError(f"{path}: [mirage] must be a table", hint="write it as [mirage] with keys below")
     return table
 
 
