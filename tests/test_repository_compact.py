@@ -83,3 +83,77 @@ def test_encoding_is_plain_data(f: ast.OpamFile) -> None:
 def test_junk_is_refused(junk: bytes) -> None:
     with pytest.raises(compact.CompactError):
         compact.loads(junk)
+
+
+def test_positions_of_any_size_round_trip() -> None:
+    # The column shares an int with the tag; huge columns and lines must stay exact.
+    for line, col in ((1, 0), (0, 0), (70_000, 4_096), (3, 2**27 + 5), (2**40, 2**33)):
+        f = ast.OpamFile([ast.Variable("x", ast.List([ast.String("s", (line, col + 1))], (line, col)),
+                                       (line, col))])
+        back = compact.loads(compact.dumps(f))
+        assert _positions(back) == _positions(f)
+
+
+# -- lazily decoded files -----------------------------------------------------------------------
+
+SAMPLE = """opam-version: "2.0"
+depends: ["ocaml" {>= "4.08"} "dune"]
+url { src: "https://x/y.tgz" checksum: "md5=0" }
+depends: ["later"]
+extra-source "a" { src: "https://z" }
+build: [["dune" "build"]]
+"""
+
+
+def lazy(text: str = SAMPLE) -> compact.LazyOpamFile:
+    from opamlock.opamfile import parse
+
+    return compact.loads_lazy(compact.dumps(parse(text, "s/opam")), "s/opam")
+
+
+def test_lazy_fields_match_the_whole_tree() -> None:
+    from opamlock.opamfile import parse
+
+    tree = parse(SAMPLE, "s/opam")
+    f = lazy()
+    assert isinstance(f, ast.OpamFile)
+    for name in ("depends", "build", "opam-version", "nothing"):
+        assert f.field(name) == tree.field(name)
+    assert f.field("depends") is f.field("depends")  # decoded once
+    assert f.sections("url") == tree.sections("url")
+    assert f.sections("extra-source") == tree.sections("extra-source")
+    assert _positions(f.field("depends")) == _positions(tree.field("depends"))  # type: ignore[arg-type]
+    assert f.filename == "s/opam"
+
+
+def test_lazy_file_is_the_tree_everywhere_else() -> None:
+    import copy
+    import pickle
+
+    from opamlock.opamfile import parse, print_file
+
+    tree = parse(SAMPLE, "s/opam")
+    f = lazy()
+    assert f == tree and tree == f and not (f != tree)  # noqa: SIM202  (__ne__ too)
+    assert repr(f) == repr(tree)
+    assert print_file(f) == print_file(tree)
+    assert type(pickle.loads(pickle.dumps(f))) is ast.OpamFile
+    assert pickle.loads(pickle.dumps(f)) == tree
+    assert copy.deepcopy(f) == tree
+    # Once whole, fields come from the items.
+    g = lazy()
+    items = g.items
+    assert g.field("depends") is items[3].value  # type: ignore[union-attr]
+    assert g.sections("url") == [items[2]]
+    g.items = items[:1]
+    assert g.field("depends") is None and g != tree
+
+
+def test_damage_in_a_lazy_field_is_a_user_error() -> None:
+    from opamlock.errors import OpamlockError
+
+    bad = marshal.dumps(((1 << 4 | 12, "depends", (14, "x", 1), 1),))  # a value with the unused tag 14
+    f = compact.loads_lazy(bad)
+    with pytest.raises(compact.CompactError) as e:
+        f.field("depends")
+    assert isinstance(e.value, OpamlockError) and e.value.hint

@@ -25,18 +25,22 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import Any
 
 from opamlock.opamfile import _lexer, _parser
 from opamlock.opamfile._lexer import OpamSyntaxError
-from opamlock.opamfile.ast import OpamFile, Section, String, Variable
+from opamlock.opamfile._parser import AST_NODES, Nodes
+from opamlock.opamfile.ast import OpamFile
 from opamlock.opamfile.jsonout import error_json, to_json
 from opamlock.opamfile.printer import print_file, print_value
 
 __all__ = [
+    "Nodes",
     "OpamSyntaxError",
     "error_json",
     "parse",
     "parse_file",
+    "parse_with",
     "print_file",
     "print_value",
     "to_json",
@@ -49,16 +53,24 @@ def parse(text: str | bytes, filename: str = "<string>") -> OpamFile:
     The cyclic garbage collector is paused meanwhile: a parse allocates only acyclic nodes, and
     with many trees alive the collector's passes over them cost more than the parse itself.
     """
+    return OpamFile(parse_with(text, filename, AST_NODES), filename)
+
+
+def parse_with(text: str | bytes, filename: str, nodes: Nodes) -> list[Any]:
+    """Parse like :func:`parse`, building the file's items with ``nodes`` instead of the tree classes.
+
+    Same acceptance, same errors; only the representation differs (see :class:`Nodes`).
+    """
     if not gc.isenabled():
-        return _parse(text, filename)
+        return _parse(text, filename, nodes)
     gc.disable()
     try:
-        return _parse(text, filename)
+        return _parse(text, filename, nodes)
     finally:
         gc.enable()
 
 
-def _parse(text: str | bytes, filename: str) -> OpamFile:
+def _parse(text: str | bytes, filename: str, nodes: Nodes) -> list[Any]:
     if not isinstance(text, str):
         data = bytes(text)
         try:
@@ -82,7 +94,7 @@ def _parse(text: str | bytes, filename: str) -> OpamFile:
         if partial is not None and not getattr(e, "opamlock_only", False):
             header = _parser.header_version(partial[0], partial[1])
             if header is not None and _parser.nopatch(header) > _parser.LIBRARY_VERSION:
-                return _future_file(header, partial[2], (e.line, e.col), filename)
+                return _future_file(header, partial[2], (e.line, e.col), nodes)
         raise
     header = _parser.header_version(kinds, vals)
 
@@ -90,27 +102,29 @@ def _parse(text: str | bytes, filename: str) -> OpamFile:
         return _lexer.error_at_pos(text, filename, pos, message, hint)
 
     try:
-        items = _parser.parse_tokens(kinds, vals, poss, fail)
+        items = _parser.parse_tokens(kinds, vals, poss, fail, nodes)
     except OpamSyntaxError as e:
         if header is not None and not getattr(e, "opamlock_only", False) \
                 and _parser.nopatch(header) > _parser.LIBRARY_VERSION:
-            return _future_file(header, poss, (e.line, e.col), filename)
+            return _future_file(header, poss, (e.line, e.col), nodes)
         raise
-    bad = _parser.check_opam_version(items, header)
+    if _parser.opam_version_is_first_only(kinds, vals):
+        return items
+    bad = _parser.check_opam_version(items, header, nodes)
     if bad is not None:
-        n, message = bad
-        raise fail(items[n].pos, message, "opam-version belongs once, on the first line")
-    return OpamFile(items, filename)
+        _, pos, message = bad
+        raise fail(pos, message, "opam-version belongs once, on the first line")
+    return items
 
 
-def _future_file(header: str, poss: list[tuple[int, int]], where: tuple[int, int], filename: str) -> OpamFile:
+def _future_file(header: str, poss: list[tuple[int, int]], where: tuple[int, int], nodes: Nodes) -> list[Any]:
     """What the reference returns for a broken file declaring a newer format than it knows.
 
     It keeps the ``opam-version`` field and appends a section named ``#`` (which no file can
     spell) so that its caller sees the file is unreadable rather than merely failing.
     """
-    version = Variable("opam-version", String(header, poss[2]), poss[0])
-    return OpamFile([version, Section("#", None, [], where)], filename)
+    version = nodes.Variable("opam-version", nodes.String(header, poss[2]), poss[0])
+    return [version, nodes.Section("#", None, [], where)]
 
 
 def _not_utf8(data: bytes, filename: str, at: int) -> OpamSyntaxError:

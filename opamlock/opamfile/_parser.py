@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Final
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, Final
 
 from opamlock.opamfile import _lexer as L
 from opamlock.opamfile.ast import (
@@ -48,11 +50,10 @@ from opamlock.opamfile.ast import (
     Relop,
     Section,
     String,
-    Value,
     Variable,
 )
 
-__all__ = ["MAX_DEPTH", "check_opam_version", "parse_tokens"]
+__all__ = ["AST_NODES", "MAX_DEPTH", "Nodes", "check_opam_version", "parse_tokens"]
 
 MAX_DEPTH: Final = 100
 
@@ -65,6 +66,47 @@ _STOPPERS: Final = frozenset({L.RBRACKET, L.RPAR, L.RBRACE, L.EOF})
 
 class _TooDeep(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Nodes:
+    """What the parser builds each node with: the syntax-tree classes, or another representation.
+
+    A repository load never needs syntax trees, only their compact encoding for the index
+    (``opamlock.repository.compact``); building that directly saves building and then walking
+    millions of nodes. Each builder takes the arguments of the class of the same name, ``pos``
+    last; ``pos_of`` reads a built node's position back (for ``Option``/``Logop``, which start
+    where their first operand does); ``item_info`` says of a built item whether it is a field
+    ``opam-version: "…"`` (for :func:`check_opam_version`).
+    """
+
+    Bool: Callable[..., Any]
+    Int: Callable[..., Any]
+    String: Callable[..., Any]
+    Ident: Callable[..., Any]
+    Relop: Callable[..., Any]
+    PrefixRelop: Callable[..., Any]
+    Logop: Callable[..., Any]
+    Pfxop: Callable[..., Any]
+    List: Callable[..., Any]
+    Group: Callable[..., Any]
+    Option: Callable[..., Any]
+    EnvBinding: Callable[..., Any]
+    Variable: Callable[..., Any]
+    Section: Callable[..., Any]
+    pos_of: Callable[[Any], tuple[int, int]]
+    #: ``(name or None, string value or None, pos)`` of an item.
+    item_info: Callable[[Any], tuple[str | None, str | None, tuple[int, int]]]
+
+
+def _ast_item_info(it: Item) -> tuple[str | None, str | None, tuple[int, int]]:
+    if isinstance(it, Variable):
+        return it.name, it.value.value if isinstance(it.value, String) else None, it.pos
+    return None, None, it.pos
+
+
+AST_NODES: Final = Nodes(Bool, Int, String, Ident, Relop, PrefixRelop, Logop, Pfxop, List, Group, Option,
+                         EnvBinding, Variable, Section, attrgetter("pos"), _ast_item_info)
 
 
 def _describe(kind: int, val: object) -> str:
@@ -85,8 +127,12 @@ def parse_tokens(
     vals: list[object],
     poss: list[tuple[int, int]],
     fail: Callable[[tuple[int, int], str, str | None], Exception],
-) -> list[Item]:
-    """Build the items of a file from its tokens; ``fail(pos, message, hint)`` makes the error."""
+    nodes: Nodes = AST_NODES,
+) -> list[Any]:
+    """Build the items of a file from its tokens; ``fail(pos, message, hint)`` makes the error.
+
+    The items are :class:`~opamlock.opamfile.ast.Item` with the default ``nodes``.
+    """
     K = kinds
     V = vals
     P = poss
@@ -95,29 +141,33 @@ def parse_tokens(
     RELOP, ENVOP, AND, OR, PFXOP = L.RELOP, L.ENVOP, L.AND, L.OR, L.PFXOP
     LBRACKET, LPAR, LBRACE, RBRACE = L.LBRACKET, L.LPAR, L.LBRACE, L.RBRACE
     COLON = L.COLON
+    Bool, Int, String, Ident = nodes.Bool, nodes.Int, nodes.String, nodes.Ident
+    Relop, PrefixRelop, Logop, Pfxop = nodes.Relop, nodes.PrefixRelop, nodes.Logop, nodes.Pfxop
+    List, Group, Option, EnvBinding = nodes.List, nodes.Group, nodes.Option, nodes.EnvBinding
+    Variable, Section, pos_of = nodes.Variable, nodes.Section, nodes.pos_of
     depth = 0
 
     def unexpected(i: int, wanted: str) -> Exception:
         return fail(P[i], f"expected {wanted}, found {_describe(K[i], V[i])}", None)
 
-    def atom(i: int) -> Value:
+    def atom(i: int) -> Any:
         k = K[i]
         if k == STRING:
-            return String(V[i], P[i])  # type: ignore[arg-type]
+            return String(V[i], P[i])
         if k == IDENT:
-            return Ident(V[i], P[i])  # type: ignore[arg-type]
+            return Ident(V[i], P[i])
         if k == INT:
-            return Int(V[i], P[i])  # type: ignore[arg-type]
-        return Bool(V[i], P[i])  # type: ignore[arg-type]
+            return Int(V[i], P[i])
+        return Bool(V[i], P[i])
 
-    def values(i: int, opener: int) -> tuple[list[Value], int]:
+    def values(i: int, opener: int) -> tuple[list[Any], int]:
         """Values up to the closer of the bracket at ``i - 1``; returns them and the index after it."""
         nonlocal depth
         closer = _CLOSERS[opener]
         depth += 1
         if depth > MAX_DEPTH:
             raise _TooDeep(i - 1)
-        out: list[Value] = []
+        out: list[Any] = []
         add = out.append
         while True:
             k = K[i]
@@ -128,10 +178,10 @@ def parse_tokens(
             # the general rule; either way followed by any options, '&' and '|'.
             k1 = K[i + 1]
             if k == STRING and k1 != RELOP and k1 != ENVOP:
-                v: Value = String(V[i], P[i])  # type: ignore[arg-type]
+                v: Any = String(V[i], P[i])
                 i += 1
             elif k == IDENT and k1 != RELOP and k1 != ENVOP:
-                v = Ident(V[i], P[i])  # type: ignore[arg-type]
+                v = Ident(V[i], P[i])
                 i += 1
             elif k == LBRACKET:
                 sub, j = values(i + 1, LBRACKET)
@@ -168,7 +218,7 @@ def parse_tokens(
                 level -= 1
         return 0
 
-    def primary(i: int) -> tuple[Value, int]:
+    def primary(i: int) -> tuple[Any, int]:
         k = K[i]
         if k in ATOMS:
             k1 = K[i + 1]
@@ -178,8 +228,8 @@ def parse_tokens(
                 left = atom(i)
                 right = atom(i + 2)
                 if k1 == RELOP:
-                    return Relop(V[i + 1], left, right, P[i]), i + 3  # type: ignore[arg-type]
-                return EnvBinding(V[i + 1], left, right, P[i]), i + 3  # type: ignore[arg-type]
+                    return Relop(V[i + 1], left, right, P[i]), i + 3
+                return EnvBinding(V[i + 1], left, right, P[i]), i + 3
             return atom(i), i + 1
         if k == LBRACKET:
             items, j = values_at(i)
@@ -190,13 +240,13 @@ def parse_tokens(
         if k == RELOP:
             if K[i + 1] not in ATOMS:
                 raise unexpected(i + 1, f"a string, identifier, integer or boolean after '{V[i]}'")
-            return PrefixRelop(V[i], atom(i + 1), P[i]), i + 2  # type: ignore[arg-type]
+            return PrefixRelop(V[i], atom(i + 1), P[i]), i + 2
         raise unexpected(i, "a value")
 
-    def values_at(i: int) -> tuple[list[Value], int]:
+    def values_at(i: int) -> tuple[list[Any], int]:
         return values(i + 1, K[i])
 
-    def prefix(i: int) -> tuple[Value, int]:
+    def prefix(i: int) -> tuple[Any, int]:
         nonlocal depth
         if K[i] == PFXOP:
             depth += 1
@@ -204,45 +254,45 @@ def parse_tokens(
                 raise _TooDeep(i)
             v, j = prefix(i + 1)
             depth -= 1
-            return Pfxop(V[i], v, P[i]), j  # type: ignore[arg-type]
+            return Pfxop(V[i], v, P[i]), j
         v, i = primary(i)
         while K[i] == LBRACE:
             args, i = values(i + 1, LBRACE)
-            v = Option(v, args, v.pos)
+            v = Option(v, args, pos_of(v))
         return v, i
 
-    def value_rest(v: Value, i: int) -> tuple[Value, int]:
+    def value_rest(v: Any, i: int) -> tuple[Any, int]:
         """Continue a value whose first primary ``v`` ends before token ``i``."""
         while K[i] == LBRACE:
             args, i = values(i + 1, LBRACE)
-            v = Option(v, args, v.pos)
+            v = Option(v, args, pos_of(v))
         while K[i] == AND:
             r, i = prefix(i + 1)
-            v = Logop("&", v, r, v.pos)
+            v = Logop("&", v, r, pos_of(v))
         while K[i] == OR:
             r, i = and_(i + 1)
-            v = Logop("|", v, r, v.pos)
+            v = Logop("|", v, r, pos_of(v))
         return v, i
 
-    def and_(i: int) -> tuple[Value, int]:
+    def and_(i: int) -> tuple[Any, int]:
         v, i = prefix(i)
         while K[i] == AND:
             r, i = prefix(i + 1)
-            v = Logop("&", v, r, v.pos)
+            v = Logop("&", v, r, pos_of(v))
         return v, i
 
-    def value(i: int) -> tuple[Value, int]:
+    def value(i: int) -> tuple[Any, int]:
         v, i = and_(i)
         while K[i] == OR:
             r, i = and_(i + 1)
-            v = Logop("|", v, r, v.pos)
+            v = Logop("|", v, r, pos_of(v))
         return v, i
 
-    def items(i: int, opened: int) -> tuple[list[Item], int]:
+    def items(i: int, opened: int) -> tuple[list[Any], int]:
         """Items up to EOF (``opened < 0``) or up to the '}' closing the '{' at ``opened``."""
         nonlocal depth
         top = opened < 0
-        out: list[Item] = []
+        out: list[Any] = []
         add = out.append
         while True:
             k = K[i]
@@ -251,7 +301,7 @@ def parse_tokens(
                 if k1 == COLON:
                     k2 = K[i + 2]
                     if k2 == STRING and K[i + 3] != RELOP and K[i + 3] != ENVOP:
-                        v: Value = String(V[i + 2], P[i + 2])  # type: ignore[arg-type]
+                        v: Any = String(V[i + 2], P[i + 2])
                         j = i + 3
                         k3 = K[j]
                         if k3 == LBRACE or k3 == AND or k3 == OR:
@@ -264,7 +314,7 @@ def parse_tokens(
                             v, j = value_rest(v, j)
                     else:
                         v, j = value(i + 2)
-                    add(Variable(V[i], v, P[i]))  # type: ignore[arg-type]
+                    add(Variable(V[i], v, P[i]))
                     i = j
                     continue
                 if k1 == LBRACE or (k1 == STRING and K[i + 2] == LBRACE):
@@ -278,7 +328,7 @@ def parse_tokens(
                         raise _TooDeep(i)
                     section_items, j = items(j, i + (2 if k1 == STRING else 1))
                     depth -= 1
-                    add(Section(V[i], name, section_items, P[i]))  # type: ignore[arg-type]
+                    add(Section(V[i], name, section_items, P[i]))
                     i = j
                     continue
                 if k1 == STRING:
@@ -353,17 +403,28 @@ def header_version(kinds: list[int], vals: list[object]) -> str | None:
     return None
 
 
-def check_opam_version(items: list[Item], header: str | None) -> tuple[int, str] | None:
-    """The reference's post-parse check: (index of the offending item, message) or None.
+def check_opam_version(
+    items: list[Any], header: str | None, nodes: Nodes = AST_NODES
+) -> tuple[int, tuple[int, int], str] | None:
+    """The reference's post-parse check: (index of the offending item, its position, message) or None.
 
     A file opening with ``opam-version`` 2.1 or later may not repeat it; otherwise a later
     ``opam-version`` above 2.0 is "not first". The reference skips the first item, whatever it is.
     """
     format21 = header is not None and nopatch(header) >= (2, 1)
+    info = nodes.item_info
     for n, it in enumerate(items[1:], 1):
-        if isinstance(it, Variable) and it.name == "opam-version" and isinstance(it.value, String):
+        name, value, pos = info(it)
+        if name == "opam-version" and value is not None:
             if format21:
-                return n, "opam-version cannot be repeated"
-            if nopatch(it.value.value) > (2, 0):
-                return n, "opam-version must be the first non-comment line"
+                return n, pos, "opam-version cannot be repeated"
+            if nopatch(value) > (2, 0):
+                return n, pos, "opam-version must be the first non-comment line"
     return None
+
+
+def opam_version_is_first_only(kinds: list[int], vals: list[object]) -> bool:
+    """True when no token but possibly the first spells ``opam-version``: then
+    :func:`check_opam_version` has nothing to find, and the item-by-item walk is skipped."""
+    n = vals.count("opam-version")
+    return n == 0 or (n == 1 and kinds[0] == L.IDENT and vals[0] == "opam-version")

@@ -27,17 +27,17 @@ _CHUNK = 300
 
 
 def parse_one(data: bytes, filename: str) -> Parsed:
-    from opamlock.opamfile import OpamSyntaxError, parse
+    from opamlock.opamfile import OpamSyntaxError
 
     digest = hashlib.sha256(data).hexdigest()
     try:
-        tree = parse(data, filename)
+        tree = compact.parse(data, filename)
     except OpamSyntaxError as e:
         where = (int(getattr(e, "line", 0)), int(getattr(e, "col", 0)))
         return digest, None, (str(getattr(e, "message", e)), *where)
     except Exception as e:
         return digest, None, (f"internal parser error: {type(e).__name__}: {e}", 0, 0)
-    return digest, marshal.dumps(compact.encode(tree)), None
+    return digest, marshal.dumps(tree), None
 
 
 def _parse_chunk(chunk: list[tuple[bytes, str]]) -> list[Parsed]:

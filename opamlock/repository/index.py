@@ -52,7 +52,8 @@ __all__ = [
 ]
 
 #: 2: indexes and location records carry the provenance (commit, commit time).
-CACHE_FORMAT = 2
+#: 3: compact trees pack each node's tag with its column (see ``compact``).
+CACHE_FORMAT = 3
 #: Index files kept in the cache (each is ~80 MB for the full opam-repository).
 KEEP_INDEXES = 8
 _MAGIC = b"OPLKIDX\x01"

@@ -118,7 +118,7 @@ class Repository:
             relpath, digest, t_off, t_len = entry[0], entry[1], entry[2], entry[3]
             filename = f"{self.location}/{relpath}/opam"
             try:
-                tree = compact.loads(self._index.blob.read(t_off, t_len), filename)
+                tree = compact.loads_lazy(self._index.blob.read(t_off, t_len), filename)
             except (compact.CompactError, OSError) as e:
                 raise RepositoryError(
                     f"{filename}: the index cache entry is damaged ({e})",
