@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,12 @@ class Dependency:
     kind: str = "runtime"
 
 
+def _canonical_source(src: Source | ExtraSource) -> None:
+    """Checksums strongest first without repeats; mirrors keep their order (the fetcher's)."""
+    _set(src, "checksums", tuple(sorted(set(src.checksums), key=_checksum_key)))
+    _set(src, "mirrors", tuple(src.mirrors))
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Source:
     url: str
@@ -87,8 +93,7 @@ class Source:
     mirrors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _set(self, "checksums", tuple(sorted(set(self.checksums), key=_checksum_key)))
-        _set(self, "mirrors", tuple(self.mirrors))
+        _canonical_source(self)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -99,8 +104,7 @@ class ExtraSource:
     mirrors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _set(self, "checksums", tuple(sorted(set(self.checksums), key=_checksum_key)))
-        _set(self, "mirrors", tuple(self.mirrors))
+        _canonical_source(self)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -326,94 +330,101 @@ def _commands_array(cmds: Sequence[Command]) -> Array:
     return arr
 
 
-def _source_table(src: Source) -> Table:
+def _put_strings(t: Table, key: str, values: Sequence[str]) -> None:
+    """An optional array of strings: written only when there is something in it."""
+    if values:
+        t[key] = _string_array(values)
+
+
+def _aot(tables: Iterable[Table]) -> AoT:
+    aot = AoT([])
+    for t in tables:
+        aot.append(t)
+    return aot
+
+
+def _source_table(src: Source | ExtraSource) -> Table:
     t = tomlkit.table()
+    if isinstance(src, ExtraSource):
+        t["name"] = src.name
     t["url"] = src.url
     t["checksums"] = _string_array(src.checksums)
-    if src.mirrors:
-        t["mirrors"] = _string_array(src.mirrors)
+    _put_strings(t, "mirrors", src.mirrors)
+    return t
+
+
+def _repository_table(r: LockedRepository) -> Table:
+    t = tomlkit.table()
+    t["name"], t["url"], t["identity"] = r.name, r.url, r.identity
+    if r.commit is not None:
+        t["commit"] = r.commit
+    return t
+
+
+def _platform_table(pl: LockedPlatform) -> Table:
+    t = tomlkit.table()
+    t["name"] = pl.name
+    t["vars"] = _inline(pl.vars)
+    return t
+
+
+def _root_table(root: LockedRoot) -> Table:
+    t = tomlkit.table()
+    t["name"], t["version"] = root.name, root.version
+    t["opam-file"], t["opam-hash"] = root.opam_file, root.opam_hash
+    _put_strings(t, "platforms", root.platforms)
+    if root.depends:
+        t["depends"] = _deps_array(root.depends)
+    return t
+
+
+def _package_table(p: LockedPackage) -> Table:
+    t = tomlkit.table()
+    t["name"], t["version"] = p.name, p.version
+    t["repository"], t["opam-hash"] = p.repository, p.opam_hash
+    _put_strings(t, "platforms", p.platforms)
+    _put_strings(t, "flags", p.flags)
+    _put_strings(t, "depexts", p.depexts)
+    if p.depends:
+        t["depends"] = _deps_array(p.depends)
+    if p.source is not None:
+        t["source"] = _source_table(p.source)
+    if p.extra_sources:
+        t["extra-source"] = _aot(_source_table(e) for e in p.extra_sources)
+    if p.build or p.install:
+        cmds = tomlkit.table()
+        if p.build:
+            cmds["build"] = _commands_array(p.build)
+        if p.install:
+            cmds["install"] = _commands_array(p.install)
+        t["commands"] = cmds
     return t
 
 
 def dumps(lock: Lock) -> str:
-    """The canonical TOML text of ``lock``."""
+    """The canonical TOML text of ``lock``: keys in a fixed order, empty optional keys left out."""
     doc = tomlkit.document()
     doc.add(tomlkit.comment(HEADER))
     doc["lock-version"] = lock.lock_version
     doc["inputs-hash"] = lock.inputs_hash
     doc["config-hash"] = lock.config_hash
     doc["source-date-epoch"] = lock.source_date_epoch
-
-    repos = AoT([])
-    for r in lock.repositories:
-        t = tomlkit.table()
-        t["name"], t["url"], t["identity"] = r.name, r.url, r.identity
-        if r.commit is not None:
-            t["commit"] = r.commit
-        repos.append(t)
-    doc["repository"] = repos
-
-    plats = AoT([])
-    for pl in lock.platforms:
-        t = tomlkit.table()
-        t["name"] = pl.name
-        t["vars"] = _inline(pl.vars)
-        plats.append(t)
-    doc["platform"] = plats
-
-    roots = AoT([])
-    for root in lock.roots:
-        t = tomlkit.table()
-        t["name"], t["version"] = root.name, root.version
-        t["opam-file"], t["opam-hash"] = root.opam_file, root.opam_hash
-        if root.platforms:
-            t["platforms"] = _string_array(root.platforms)
-        if root.depends:
-            t["depends"] = _deps_array(root.depends)
-        roots.append(t)
-    doc["root"] = roots
-
-    pkgs = AoT([])
-    for p in lock.packages:
-        t = tomlkit.table()
-        t["name"], t["version"] = p.name, p.version
-        t["repository"], t["opam-hash"] = p.repository, p.opam_hash
-        if p.platforms:
-            t["platforms"] = _string_array(p.platforms)
-        if p.flags:
-            t["flags"] = _string_array(p.flags)
-        if p.depexts:
-            t["depexts"] = _string_array(p.depexts)
-        if p.depends:
-            t["depends"] = _deps_array(p.depends)
-        if p.source is not None:
-            t["source"] = _source_table(p.source)
-        if p.extra_sources:
-            extras = AoT([])
-            for e in p.extra_sources:
-                et = tomlkit.table()
-                et["name"], et["url"] = e.name, e.url
-                et["checksums"] = _string_array(e.checksums)
-                if e.mirrors:
-                    et["mirrors"] = _string_array(e.mirrors)
-                extras.append(et)
-            t["extra-source"] = extras
-        if p.build or p.install:
-            cmds = tomlkit.table()
-            if p.build:
-                cmds["build"] = _commands_array(p.build)
-            if p.install:
-                cmds["install"] = _commands_array(p.install)
-            t["commands"] = cmds
-        pkgs.append(t)
+    doc["repository"] = _aot(_repository_table(r) for r in lock.repositories)
+    doc["platform"] = _aot(_platform_table(pl) for pl in lock.platforms)
+    doc["root"] = _aot(_root_table(r) for r in lock.roots)
     if lock.packages:
-        doc["package"] = pkgs
+        doc["package"] = _aot(_package_table(p) for p in lock.packages)
     text = tomlkit.dumps(doc)
     return text if text.endswith("\n") else text + "\n"
 
 
 # --------------------------------------------------------------------------------------------
 # Reading
+
+
+def _key(path: str, key: str) -> str:
+    """The dotted path of ``key`` under ``path`` (``package[3].source.url``; a top-level key alone)."""
+    return f"{path}.{key}" if path else key
 
 
 class _Reader:
@@ -436,27 +447,26 @@ class _Reader:
     def text(self, d: dict[str, Any], key: str, path: str, default: str | None = None) -> str:
         v = d.get(key, default)
         if not isinstance(v, str):
-            raise self.fail(f"{path}.{key}" if path else key, "expected a string" if key in d else "missing")
+            raise self.fail(_key(path, key), "expected a string" if key in d else "missing")
         return v
 
     def integer(self, d: dict[str, Any], key: str, path: str) -> int:
         v = d.get(key)
         if not isinstance(v, int) or isinstance(v, bool):
-            where = f"{path}.{key}" if path else key
-            raise self.fail(where, "expected an integer" if key in d else "missing")
+            raise self.fail(_key(path, key), "expected an integer" if key in d else "missing")
         return v
 
     def strs(self, d: dict[str, Any], key: str, path: str) -> tuple[str, ...]:
         v = d.get(key, [])
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            raise self.fail(f"{path}.{key}", "expected an array of strings")
+            raise self.fail(_key(path, key), "expected an array of strings")
         return tuple(v)
 
     def tables(self, d: dict[str, Any], key: str, path: str) -> list[tuple[str, dict[str, Any]]]:
         v = d.get(key, [])
+        prefix = _key(path, key)
         if not isinstance(v, list):
-            raise self.fail(f"{path}.{key}" if path else key, "expected an array of tables")
-        prefix = f"{path}.{key}" if path else key
+            raise self.fail(prefix, "expected an array of tables")
         return [(f"{prefix}[{i}]", self.table(x, f"{prefix}[{i}]")) for i, x in enumerate(v)]
 
     def commands(self, d: dict[str, Any], key: str, path: str) -> tuple[Command, ...]:
@@ -465,8 +475,12 @@ class _Reader:
             isinstance(c, list) and all(isinstance(a, str) for a in c) for c in v
         )
         if not ok:
-            raise self.fail(f"{path}.{key}", "expected an array of commands (arrays of strings)")
+            raise self.fail(_key(path, key), "expected an array of commands (arrays of strings)")
         return tuple(tuple(c) for c in v)
+
+    def source(self, d: dict[str, Any], path: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """``url``, ``checksums`` and ``mirrors``: the fields a source and an extra source share."""
+        return self.text(d, "url", path), self.strs(d, "checksums", path), self.strs(d, "mirrors", path)
 
     def deps(self, d: dict[str, Any], path: str) -> tuple[Dependency, ...]:
         out = []
@@ -524,21 +538,14 @@ def loads(text: str, filename: str = LOCK_FILENAME) -> Lock:
     for p, t in r.tables(data, "package", ""):
         source = None
         if "source" in t:
-            s = r.table(t["source"], f"{p}.source")
-            source = Source(
-                url=r.text(s, "url", f"{p}.source"),
-                checksums=r.strs(s, "checksums", f"{p}.source"),
-                mirrors=r.strs(s, "mirrors", f"{p}.source"),
-            )
-        extras = tuple(
-            ExtraSource(
-                name=r.text(e, "name", ep),
-                url=r.text(e, "url", ep),
-                checksums=r.strs(e, "checksums", ep),
-                mirrors=r.strs(e, "mirrors", ep),
-            )
-            for ep, e in r.tables(t, "extra-source", p)
-        )
+            sp = f"{p}.source"
+            url, checksums, mirrors = r.source(r.table(t["source"], sp), sp)
+            source = Source(url=url, checksums=checksums, mirrors=mirrors)
+        extras = []
+        for ep, et in r.tables(t, "extra-source", p):
+            name = r.text(et, "name", ep)
+            url, checksums, mirrors = r.source(et, ep)
+            extras.append(ExtraSource(name=name, url=url, checksums=checksums, mirrors=mirrors))
         cmds = r.table(t.get("commands", {}), f"{p}.commands")
         packages.append(
             LockedPackage(
@@ -550,7 +557,7 @@ def loads(text: str, filename: str = LOCK_FILENAME) -> Lock:
                 flags=r.strs(t, "flags", p),
                 depexts=r.strs(t, "depexts", p),
                 source=source,
-                extra_sources=extras,
+                extra_sources=tuple(extras),
                 build=r.commands(cmds, "build", f"{p}.commands"),
                 install=r.commands(cmds, "install", f"{p}.commands"),
                 depends=r.deps(t, p),

@@ -60,6 +60,8 @@ __all__ = [
     "lock_project",
     "mirage_avoid",
     "open_repositories",
+    "project_universe",
+    "root_request",
 ]
 
 
@@ -187,6 +189,21 @@ class ProjectUniverse:
     def __getattr__(self, attr: str) -> Any:
         # Anything else (progress, collisions…) is the base universe's business.
         return getattr(self.base, attr)
+
+
+def project_universe(project: Project, repos: Sequence[OpenedRepository]) -> ProjectUniverse:
+    """The layered repositories seen through the project's packages, ``[pins]`` and constraints."""
+    config = project.config
+    return ProjectUniverse(
+        _layer(repos),
+        [p.package for p in project.packages],
+        narrow=(*config.constraints, *(Atom(n, VConstraint("=", OpamVersion(v))) for n, v in config.pins)),
+    )
+
+
+def root_request(project: Project) -> list[Atom]:
+    """The solve request: each of the project's packages, exactly at its opam file's version."""
+    return [Atom(p.name, VConstraint("=", p.package.version)) for p in project.packages]
 
 
 def mirage_avoid(mirage_table: Mapping[str, Any]) -> AvoidFactory:
@@ -474,15 +491,11 @@ def lock_project(
     platforms = project.config.effective_platforms(options.var_overrides)
     repos = open_repositories(project) if repositories is None else repositories
     config = project.config
-    universe = ProjectUniverse(
-        _layer(repos),
-        [p.package for p in project.packages],
-        narrow=(*config.constraints, *(Atom(n, VConstraint("=", OpamVersion(v))) for n, v in config.pins)),
-    )
+    universe = project_universe(project, repos)
     targets = options.targets if options.targets is not None else config.mirage_targets
     make_avoid = options.avoid if options.avoid is not None else mirage_avoid(config.mirage)
     avoid = make_avoid(universe, targets) if targets else None
-    request = [Atom(p.name, VConstraint("=", p.package.version)) for p in project.packages]
+    request = root_request(project)
     solutions = []
     for platform in platforms:
         locked = _locked_versions(previous, platform.name, options)

@@ -63,26 +63,16 @@ def _check_by_solving(root: Path, rules: Any, target: str, source: Any) -> Any:
     """No lock yet: solve the project for the target, Mirage-aware, and check that set."""
     from dataclasses import replace
 
-    from opamlock.formula import Atom, VConstraint
-    from opamlock.locking import ProjectUniverse, open_repositories
+    from opamlock.locking import open_repositories, project_universe, root_request
     from opamlock.mirage.audit import avoid_predicate
     from opamlock.mirage.check import check_nodes, nodes_from_solution
     from opamlock.project import load_project
-    from opamlock.repository import Universe
     from opamlock.solver import solve
-    from opamlock.version import OpamVersion
 
     project = load_project(root)
-    config = project.config
-    repos = open_repositories(project)
-    universe = ProjectUniverse(
-        Universe([r.repository for r in repos]),
-        [p.package for p in project.packages],
-        narrow=(*config.constraints, *(Atom(n, VConstraint("=", OpamVersion(v))) for n, v in config.pins)),
-    )
+    universe = project_universe(project, open_repositories(project))
     platform = rules.target_platform(target)
-    request = [Atom(p.name, VConstraint("=", p.package.version)) for p in project.packages]
-    sol = solve(universe, request, platform=platform, flags=config.flags,
+    sol = solve(universe, root_request(project), platform=platform, flags=project.config.flags,
                 avoid=avoid_predicate(universe, target, rules))
     own = [p.name for p in project.packages]
     nodes, roots = nodes_from_solution(sol, platform, universe=universe, roots=own)
