@@ -254,14 +254,9 @@ def package_env(
             "with-test": root and flags.with_test,
             "with-doc": root and flags.with_doc,
             "with-dev-setup": root and flags.with_dev_setup,
-            "name": name,
-            "version": version,
-            "_:name": name,
-            "_:version": version,
-            f"{name}:name": name,
-            f"{name}:version": version,
         }
     )
+    env.update(_own_vars(name, version))
     return env
 
 
@@ -283,14 +278,17 @@ def conflicts_env(platform_vars: PlatformVars, name: str, version: str) -> dict[
     such as ``"cohttp" {with-test & >= "5.0.0"}`` is always dropped.
     """
     env: dict[str, str | bool] = dict(platform_vars.vars)
-    env.update(
-        {
-            "name": name,
-            "version": version,
-            "_:name": name,
-            "_:version": version,
-            f"{name}:name": name,
-            f"{name}:version": version,
-        }
-    )
+    env.update(_own_vars(name, version))
     return env
+
+
+def _own_vars(name: str, version: str) -> dict[str, str]:
+    """The package's own ``name`` and ``version``, bare, as ``_:`` and as ``name:``."""
+    return {
+        "name": name,
+        "version": version,
+        "_:name": name,
+        "_:version": version,
+        f"{name}:name": name,
+        f"{name}:version": version,
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,25 +63,19 @@ class LockInputs:
         """Human lines naming each input that differs between ``old`` (the lock's) and ``self``."""
         out: list[str] = []
         mine, theirs = dict(self.roots), dict(old.roots)
-        for f in sorted(mine.keys() | theirs.keys()):
-            if f not in theirs:
-                out.append(f"project opam file {f} was added")
-            elif f not in mine:
-                out.append(f"project opam file {f} was removed")
-            elif mine[f] != theirs[f]:
-                out.append(f"project opam file {f} changed")
+        for f, change in _changes(mine, theirs, sorted(mine.keys() | theirs.keys())):
+            out.append(f"project opam file {f} {'changed' if change == 'changed' else 'was ' + change}")
         if self.config_hash != old.config_hash:
             out.append("opamlock.toml changed (repositories, platforms, constraints, pins or solve flags)")
         if self.repositories != old.repositories:
             new_r, old_r = dict(self.repositories), dict(old.repositories)
             names = [n for n, _ in self.repositories] + [n for n, _ in old.repositories if n not in new_r]
-            for n in names:
-                if n not in old_r:
-                    out.append(f"repository {n} was added")
-                elif n not in new_r:
-                    out.append(f"repository {n} was removed")
-                elif new_r[n] != old_r[n]:
+            for n, change in _changes(new_r, old_r, names):
+                if change == "changed":
                     out.append(f"repository {n} changed identity: {old_r[n]} -> {new_r[n]}")
+                else:
+                    out.append(f"repository {n} was {change}")
+            # Only when nothing above explains it (a reordered opamlock.toml already says so).
             if [n for n, _ in self.repositories] != [n for n, _ in old.repositories] and not out:
                 out.append("repository priority order changed")
         if self.platforms != old.platforms:
@@ -89,3 +84,14 @@ class LockInputs:
                 if new_p.get(n) != old_p.get(n):
                     out.append(f"platform {n} variables changed")
         return out
+
+
+def _changes(new: dict[str, Any], old: dict[str, Any], names: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``(name, "added" | "removed" | "changed")`` for each of ``names`` that differs, in that order."""
+    for n in names:
+        if n not in old:
+            yield n, "added"
+        elif n not in new:
+            yield n, "removed"
+        elif new[n] != old[n]:
+            yield n, "changed"

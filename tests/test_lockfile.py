@@ -148,6 +148,16 @@ def test_load_of_a_missing_lock_says_how_to_make_one(tmp_path: Path) -> None:
     assert e.value.hint == "create it with `opamlock lock`"
 
 
+def test_inputs_changes_name_added_removed_and_reordered_repositories() -> None:
+    def inputs(*repos: tuple[str, str]) -> LockInputs:
+        return LockInputs(roots=(), config_hash="c", repositories=repos, platforms=())
+
+    a, b, c = ("a", "id-a"), ("b", "id-b"), ("c", "id-c")
+    # In the new priority order, then the removed ones in the old order.
+    assert inputs(c, a).changes_from(inputs(a, b)) == ["repository c was added", "repository b was removed"]
+    assert inputs(b, a).changes_from(inputs(a, b)) == ["repository priority order changed"]
+
+
 def test_inputs_changes_name_what_changed() -> None:
     old = LockInputs(
         roots=(("app.opam", "h1"), ("lib.opam", "h2")),
