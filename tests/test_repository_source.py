@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from pathlib import Path
 
@@ -159,3 +160,30 @@ def test_open_source_kinds(tmp_path: Path) -> None:
         open_source("https://example.com/x", None, tmp_path)
     with pytest.raises(RepositoryError):
         open_source(tmp_path, None, tmp_path)  # a folder without packages/
+
+
+def test_folder_discovery_agrees_with_the_flat_listing(tmp_path: Path) -> None:
+    # The folder reader reads `opam` first and lists a folder only when there is none; it must
+    # find exactly what opam's rules (as group_files applies them) find.
+    files = [
+        ("packages/a/a.1/opam", b"1"),
+        ("packages/a/a.1/files/p.patch", b"p"),
+        ("packages/a/a.1/files/sub/q", b"q"),
+        ("packages/a/a.1/README", b"ignored"),
+        ("packages/a/a.1/nested/b.2/opam", b"below a package folder"),
+        ("packages/a/a.2/opam/oops", b"`opam` is a folder here: not a package, but searched"),
+        ("packages/a/a.2/x/a.3/opam", b"found below it"),
+        ("packages/deep/er/c.3/opam", b"any depth"),
+        ("packages/noversion/opam", b"not NAME.VERSION"),
+        ("packages/e/e.1/files", b"a file named files: no files/ folder"),
+        ("packages/e/e.1/opam", b"e"),
+    ]
+    for rel, data in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    (tmp_path / "packages/f/f.1").mkdir(parents=True)
+    os.mkfifo(tmp_path / "packages/f/f.1/opam")  # not a regular file: skipped, and must not hang us
+    pkgs, problems, _ = DirSource("t", tmp_path).read()
+    flat, flat_problems = group_files(files)
+    assert [(p.relpath, p.opam, p.files) for p in pkgs] == [(p.relpath, p.opam, p.files) for p in flat]
+    assert [p.path for p in problems] == [p.path for p in flat_problems] == ["packages/noversion"]

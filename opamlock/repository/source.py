@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -234,15 +235,23 @@ class DirSource(Source):
         root = str(self.root)
         while stack:
             rel = stack.pop()
+            # Most folders are package folders: read their `opam` straight away, and list a folder
+            # only when it has none (listing every package folder cost more than parsing on
+            # overlay file systems).
             try:
-                with os.scandir(root + "/" + rel) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                data = _read_regular(f"{root}/{rel}/opam")
             except OSError as e:
-                problems.append(LoadProblem(rel, f"cannot read folder: {e.strerror}"))
+                readable = os.access(f"{root}/{rel}", os.R_OK | os.X_OK)
+                where = "cannot read" if readable else "cannot read folder"
+                problems.append(LoadProblem(rel, f"{where}: {e.strerror}"))
                 continue
-            opam = next((e for e in entries if e.name == "opam" and e.is_file()), None)
-            if opam is None:
-                subdirs = [e.name for e in entries if e.is_dir()]
+            if data is None:
+                try:
+                    with os.scandir(f"{root}/{rel}") as it:
+                        subdirs = sorted(e.name for e in it if e.is_dir())
+                except OSError as e:
+                    problems.append(LoadProblem(rel, f"cannot read folder: {e.strerror}"))
+                    continue
                 for name in reversed(subdirs):
                     watched.append(f"{rel}/{name}")
                     stack.append(f"{rel}/{name}")
@@ -250,8 +259,7 @@ class DirSource(Source):
             watched.append(f"{rel}/opam")
             files: list[tuple[str, bytes]] = []
             try:
-                data = Path(opam.path).read_bytes()
-                if any(e.name == "files" and e.is_dir() for e in entries):
+                if os.path.isdir(f"{root}/{rel}/files"):
                     self._read_files(f"{rel}/files", files, watched)
             except OSError as e:
                 problems.append(LoadProblem(rel, f"cannot read: {e.strerror}"))
@@ -277,6 +285,29 @@ class DirSource(Source):
                 name = f if sub == "." else f"{sub}/{f}"
                 watched.append(f"{rel}/{name}")
                 out.append((name, path.read_bytes()))
+
+
+def _read_regular(path: str) -> bytes | None:
+    """The content of ``path`` if it is a regular file (after symlinks), None if it is absent or
+    anything else; other failures (permissions, I/O) raise ``OSError``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # non-blocking: a FIFO must not hang us
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        want = st.st_size + 1  # one more than the size: a short read then proves the end
+        data = os.read(fd, want)
+        if len(data) < want:
+            return data
+        chunks = [data]  # the file grew meanwhile
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _strip_top(files: list[tuple[str, memoryview]]) -> list[tuple[str, memoryview]]:
