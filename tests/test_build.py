@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import shutil
-import socket
-import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -21,31 +16,8 @@ from opamlock import lockfile
 from opamlock.build import BuildError, OpamHashMismatch, build, parse_build_table, prepare_build_dir
 from opamlock.build.frozen import write_frozen_repository
 from opamlock.fetch import Store, parse_checksums
-from opamlock.sandbox import SandboxError, SandboxUnavailable, check_available
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_example() -> ModuleType:
-    name = "opamlock_example_fixture"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "fixtures" / "example-kernel" / "example.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def need_build_tools() -> None:
-    for tool, pkg in (("opam", "opam"), ("bwrap", "bubblewrap"), ("gcc", "gcc"), ("make", "make")):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (apt-get install {pkg})")
-    try:
-        check_available()
-    except SandboxUnavailable as e:
-        pytest.skip(f"bubblewrap unusable here: {e.message}")
+from opamlock.sandbox import SandboxError
+from tests.buildkit import load_example, need_build_tools, recording_server
 
 
 def fill_store(store: Store, archives: Path) -> None:
@@ -174,26 +146,8 @@ def test_failing_package_is_named_with_log_tail(tmp_path: Path) -> None:
 
 @pytest.fixture
 def tcp_server() -> Iterator[tuple[int, list[bytes]]]:
-    srv = socket.create_server(("127.0.0.1", 0))
-    srv.settimeout(0.2)
-    got: list[bytes] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            with conn:
-                got.append(conn.recv(64))
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    yield srv.getsockname()[1], got
-    stop.set()
-    t.join()
-    srv.close()
+    with recording_server() as server:
+        yield server
 
 
 def test_build_step_cannot_reach_localhost_or_write_outside(

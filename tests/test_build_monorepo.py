@@ -8,11 +8,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from test_build import load_example
 
 from opamlock.build import BuildError, unpack_duniverse
 from opamlock.fetch import Store, UnsafeArchive, parse_checksums
 from opamlock.lockfile import LockedPackage, Source
+from tests.buildkit import load_example
 
 
 def add(store: Store, data: bytes) -> str:

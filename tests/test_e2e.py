@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from test_build import load_example, need_build_tools
 
 from opamlock import lockfile
 from opamlock.cli import main
 from opamlock.fetch import Store, fetch, plan_from_lock
 from opamlock.image import boot_test
+from tests.buildkit import load_example, need_build_tools
 
 IMAGE_TOOLS = {
     "sfdisk": "fdisk",

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,45 +12,18 @@ import pytest
 
 from opamlock import sandbox as sb
 from opamlock.sandbox import Sandbox, SandboxError, SandboxUnavailable
+from tests.buildkit import need_sandbox, recording_server
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _bwrap_works() -> None:
-    try:
-        sb.check_available()
-    except SandboxUnavailable as e:
-        pytest.skip(f"bubblewrap unusable here: {e.render()}")
+    need_sandbox()
 
 
 @pytest.fixture
 def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP server on 127.0.0.1 that records what reaches it."""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(5)
-    srv.settimeout(0.2)
-    got: list[bytes] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except (TimeoutError, OSError):
-                continue
-            with conn:
-                conn.settimeout(2)
-                try:
-                    got.append(conn.recv(100))
-                except OSError:
-                    got.append(b"")
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    yield srv.getsockname()[1], got
-    stop.set()
-    t.join()
-    srv.close()
+    with recording_server() as server:
+        yield server
 
 
 PY_CONNECT = (
