@@ -21,6 +21,7 @@ import os
 import re
 import stat
 import subprocess
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,14 +215,24 @@ class DirSource(Source):
         # changes some folder's mtime, and editing a file changes its own.
         if not isinstance(record, tuple):
             return None
-        root = str(self.root)
-        h = hashlib.sha256()
+        # Paths relative to an open root (fewer components to resolve for each of ~40,000 stats),
+        # and the numbers hashed as packed ints rather than as text.
         try:
-            stats = [_stat_key(os.stat(root + "/" + rel)) for rel in record]
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             return None
-        h.update(repr(stats).encode())
-        return "dir:" + h.hexdigest()
+        try:
+            stats = [os.stat(rel, dir_fd=fd) for rel in record if isinstance(rel, str)]
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if len(stats) != len(record):
+            return None
+        keys = array("q")
+        for st in stats:
+            keys.extend(_stat_key(st))
+        return "dir:" + hashlib.sha256(keys.tobytes()).hexdigest()
 
     def read(self) -> tuple[list[RawPackage], list[LoadProblem], object]:
         pkgs_dir = self.root / "packages"
