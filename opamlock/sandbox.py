@@ -212,6 +212,11 @@ class Sandbox:
         log.parent.mkdir(parents=True, exist_ok=True)
         what = step or (command[0] if command else "step")
         who = f" of {package}" if package else ""
+
+        def failed(how: str, returncode: int | None) -> SandboxError:
+            return SandboxError(f"{what}{who} {how}", package=package, command=command, log=log,
+                                log_tail=log_tail(log), returncode=returncode)
+
         with log.open("ab") as out:
             out.write(f"$ {' '.join(command)}\n".encode())
             out.flush()
@@ -225,23 +230,9 @@ class Sandbox:
                     check=False,
                 )
             except subprocess.TimeoutExpired as e:
-                raise SandboxError(
-                    f"{what}{who} timed out after {timeout:g} s",
-                    package=package,
-                    command=command,
-                    log=log,
-                    log_tail=log_tail(log),
-                    returncode=None,
-                ) from e
+                raise failed(f"timed out after {timeout:g} s", None) from e
         if proc.returncode != 0:
-            raise SandboxError(
-                f"{what}{who} failed with exit code {proc.returncode}",
-                package=package,
-                command=command,
-                log=log,
-                log_tail=log_tail(log),
-                returncode=proc.returncode,
-            )
+            raise failed(f"failed with exit code {proc.returncode}", proc.returncode)
 
 
 def log_tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:

@@ -32,6 +32,8 @@ def _epoch(given: int | None, project: Path) -> tuple[int, str]:
 
 
 def _sha256(path: Path) -> str:
+    # Not opamlock.fetch.checksum.hash_file: importing the fetch package (requests) would more
+    # than double this command's start-up for five lines.
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
