@@ -33,6 +33,8 @@ SNAPSHOT = SHARED / "corpus" / "opam-repository-2026-08-22-97014be6.tar.gz"
 REF_SOURCE = SHARED / "oracles" / "opam_parse_json.ml"
 TEST_CACHE = Path(os.environ.get("OPAMLOCK_TEST_CACHE", Path.home() / ".cache" / "opamlock-tests"))
 
+# Peak RSS is read from /proc (VmHWM) where it exists: Linux carries ru_maxrss across execve, so
+# getrusage in the child would report this (large) benchmark process's peak instead of its own.
 _CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
@@ -41,8 +43,13 @@ from opamlock.repository import load_repository
 repo = load_repository(sys.argv[1], cache_dir=Path(sys.argv[2]), progress=False)
 n = len(repo)
 dt = time.perf_counter() - t
-print(json.dumps({"seconds": dt, "packages": n, "problems": len(repo.problems),
-                  "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    with open("/proc/self/status") as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+except (OSError, StopIteration, ValueError):
+    pass
+print(json.dumps({"seconds": dt, "packages": n, "problems": len(repo.problems), "rss_kb": rss,
                   "workers_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
 """
 
