@@ -14,7 +14,26 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write", "directory_lock"]
+from opamlock.errors import OpamlockError
+
+__all__ = ["WriteError", "atomic_write", "directory_lock"]
+
+
+class WriteError(OpamlockError):
+    """A file could not be written: its directory is missing or read-only, or the disk is full."""
+
+
+@contextlib.contextmanager
+def _reported(path: Path, directory: Path) -> Iterator[None]:
+    """The operating system's refusal as a user error naming the file, not a traceback."""
+    try:
+        yield
+    except OSError as e:
+        raise WriteError(
+            f"cannot write {path}: {e.strerror or e}",
+            hint=f"check that {directory} exists, is writable and has space left",
+        ) from e
+
 
 @contextlib.contextmanager
 def directory_lock(directory: Path) -> Iterator[None]:
@@ -23,7 +42,8 @@ def directory_lock(directory: Path) -> Iterator[None]:
     Locking the directory itself leaves no stray file in the user's project, and the kernel drops
     the lock if the process dies, so a killed run never blocks the next one.
     """
-    fd = os.open(directory, os.O_RDONLY)
+    with _reported(directory, directory):
+        fd = os.open(directory, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -32,7 +52,15 @@ def directory_lock(directory: Path) -> Iterator[None]:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` so a reader sees the old bytes or the new, never a mix."""
+    """Replace ``path`` by ``data`` so a reader sees the old bytes or the new, never a mix.
+
+    Raises :class:`WriteError` when the system refuses (missing directory, permissions, full disk).
+    """
+    with _reported(path, path.parent):
+        _replace(path, data)
+
+
+def _replace(path: Path, data: bytes) -> None:
     directory = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:

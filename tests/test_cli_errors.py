@@ -2,7 +2,8 @@
 (usage), never a traceback.
 
 The inputs are the everyday mistakes: no project, a malformed opamlock.toml, no lock or a broken
-one, a misspelt package, a bad ``--var``, a ``--repo`` that does not exist.
+one, a misspelt package, a bad ``--var``, a ``--repo`` that does not exist, an output that
+cannot be written.
 """
 
 from __future__ import annotations
@@ -68,6 +69,10 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("not-a-lock", ["build", "--lock", "broken.lock"], 1, "not valid TOML"),
     ("not-a-lock", ["diff", "broken.lock", "broken.lock"], 1, "not valid TOML"),
     ("not-a-lock", ["check", "--mirage", "--lock", "broken.lock"], 1, "cannot read the lock"),
+    # Outputs that cannot be written.
+    ("empty", ["audit", "app", "--repo", REPO, "-o", MISSING + "/report.html"], 1, "cannot write"),
+    ("empty", ["init", "--repo", REPO, "--project", MISSING], 1, "cannot write"),
+    ("empty", ["image", "--gce", "-o", "/proc/opamlock-test/disk.tar.gz", "/etc/hostname"], 1, "cannot write"),
     # Usage errors are exit 2 before any file is read.
     ("empty", ["build", "--repo", "no-equals-sign"], 2, "--repo expects NAME=PATH"),
     ("empty", ["init", "--repo", REPO, "--platform", "linux"], 2, "expected OS-ARCH"),

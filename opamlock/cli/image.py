@@ -14,7 +14,7 @@ import click
 
 from opamlock.cli import main
 from opamlock.cli._options import cwd_project_option
-from opamlock.errors import UsageError
+from opamlock.errors import OpamlockError, UsageError
 from opamlock.image import boot_test, make_disk, pack_gce
 from opamlock.lockfile import LOCK_FILENAME, load
 
@@ -101,8 +101,13 @@ def image(
     if output is None:
         output = kernel.parent / ("disk.tar.gz" if fmt == "tar" else "disk.raw")
     output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".opamlock-image-", dir=output.parent) as tmp:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        work = tempfile.TemporaryDirectory(prefix=".opamlock-image-", dir=output.parent)
+    except OSError as e:
+        raise OpamlockError(f"cannot write {output}: {e.strerror or e}",
+                            hint="pass -o PATH in a writable directory") from e
+    with work as tmp:
         disk = output if fmt == "raw" else Path(tmp) / "disk.raw"
         make_disk(kernel, disk, boot_args=boot_args, source_date_epoch=epoch)
         if fmt == "tar":
