@@ -586,6 +586,9 @@ def load(path: str | os.PathLike[str]) -> Lock:
         raise InvalidLock(f"{p}: no lock file", hint="create it with `opamlock lock`") from None
     except OSError as e:
         raise InvalidLock(f"{p}: cannot read the lock: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise InvalidLock(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})",
+                          hint="the lock is generated; re-create it with `opamlock lock`") from e
     return loads(text, str(p))
 
 

@@ -365,6 +365,12 @@ def load_config(path: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidConfig(f"{path}: not found", hint="create it with `opamlock init`") from None
+    except OSError as e:
+        raise InvalidConfig(f"{path}: cannot read it: {e.strerror or e}",
+                            hint=f"{CONFIG_FILENAME} must be a readable file") from e
+    except UnicodeDecodeError as e:
+        raise InvalidConfig(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})",
+                            hint="TOML files are UTF-8; `opamlock init --force` writes a fresh file") from e
     return parse_config(text, str(path))
 
 

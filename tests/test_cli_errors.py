@@ -43,6 +43,12 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("bad-toml", ["list"], 1, "invalid TOML"),
     ("bad-toml", ["show", "app"], 1, "invalid TOML"),
     ("bad-toml", ["audit", "app"], 1, "invalid TOML"),
+    # Files that are not UTF-8 text.
+    ("not-utf8", ["lock"], 1, "not UTF-8 text"),
+    ("not-utf8", ["list"], 1, "not UTF-8 text"),
+    ("not-utf8", ["diff", "binary.lock", "binary.lock"], 1, "not UTF-8 text"),
+    ("not-utf8", ["fetch", "--lock", "binary.lock"], 1, "not UTF-8 text"),
+    ("not-utf8", ["check", "--mirage", "--lock", "binary.lock"], 1, "opamlock.toml"),
     # A project with a lock: a package that is not in it.
     ("locked", ["why", "nosuch"], 1, "nosuch is not in the lock"),
     ("locked", ["export", "--platform", "nosuch"], 1, "no platform 'nosuch'"),
@@ -72,7 +78,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
     # Outputs that cannot be written.
     ("empty", ["audit", "app", "--repo", REPO, "-o", MISSING + "/report.html"], 1, "cannot write"),
     ("empty", ["init", "--repo", REPO, "--project", MISSING], 1, "cannot write"),
-    ("empty", ["image", "--gce", "-o", "/proc/opamlock-test/disk.tar.gz", "/etc/hostname"], 1, "cannot write"),
+    ("empty", ["image", "--gce", "-o", "/proc/opamlock-test/disk.tar", "/etc/hostname"], 1, "cannot write"),
     # Usage errors are exit 2 before any file is read.
     ("empty", ["build", "--repo", "no-equals-sign"], 2, "--repo expects NAME=PATH"),
     ("empty", ["init", "--repo", REPO, "--platform", "linux"], 2, "expected OS-ARCH"),
@@ -89,6 +95,9 @@ def _where(tmp_path: Path, kind: str) -> Path:
         (d / "opamlock.toml").write_text("this is [ not toml\n")
     elif kind == "not-a-lock":
         (d / "broken.lock").write_text("just some words\n")
+    elif kind == "not-utf8":
+        (d / "opamlock.toml").write_bytes(b"\xff\xfe[[repository]]\n")
+        (d / "binary.lock").write_bytes(b"\xff\xfelock-version = 1\n")
     elif kind == "locked":
         (d / "opamlock.toml").write_text('[[repository]]\nname = "r"\npath = "repo"\n')
         (d / "opamlock.lock").write_text(dumps(make_lock(())))
