@@ -48,6 +48,10 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("not-utf8", ["list"], 1, "not UTF-8 text"),
     ("not-utf8", ["diff", "binary.lock", "binary.lock"], 1, "not UTF-8 text"),
     ("not-utf8", ["fetch", "--lock", "binary.lock"], 1, "not UTF-8 text"),
+    ("not-utf8+lock", ["build"], 1, "opamlock.toml: cannot read it"),
+    ("not-utf8+lock", ["fetch"], 1, "not UTF-8 text"),
+    ("bad-toml+lock", ["build"], 1, "opamlock.toml: not valid TOML"),
+    ("bad-toml+lock", ["fetch"], 1, "invalid TOML"),
     ("not-utf8", ["check", "--mirage", "--lock", "binary.lock"], 1, "opamlock.toml"),
     # A project with a lock: a package that is not in it.
     ("locked", ["why", "nosuch"], 1, "nosuch is not in the lock"),
@@ -88,19 +92,26 @@ CASES: list[tuple[str, list[str], int, str]] = [
 ]
 
 
+#: What opamlock.toml holds in each kind of directory (``+lock``: a valid lock beside it).
+CONFIGS: dict[str, bytes] = {
+    "bad-toml": b"this is [ not toml\n",
+    "not-utf8": b"\xff\xfe[[repository]]\n",
+    "locked": b'[[repository]]\nname = "r"\npath = "repo"\n',
+}
+
+
 def _where(tmp_path: Path, kind: str) -> Path:
     d = tmp_path / kind
     d.mkdir()
-    if kind == "bad-toml":
-        (d / "opamlock.toml").write_text("this is [ not toml\n")
-    elif kind == "not-a-lock":
-        (d / "broken.lock").write_text("just some words\n")
-    elif kind == "not-utf8":
-        (d / "opamlock.toml").write_bytes(b"\xff\xfe[[repository]]\n")
-        (d / "binary.lock").write_bytes(b"\xff\xfelock-version = 1\n")
-    elif kind == "locked":
-        (d / "opamlock.toml").write_text('[[repository]]\nname = "r"\npath = "repo"\n')
+    config = CONFIGS.get(kind.removesuffix("+lock"))
+    if config is not None:
+        (d / "opamlock.toml").write_bytes(config)
+    if kind == "locked" or kind.endswith("+lock"):
         (d / "opamlock.lock").write_text(dumps(make_lock(())))
+    if kind == "not-a-lock":
+        (d / "broken.lock").write_text("just some words\n")
+    if kind == "not-utf8":
+        (d / "binary.lock").write_bytes(b"\xff\xfelock-version = 1\n")
     return d
 
 

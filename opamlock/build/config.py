@@ -58,7 +58,11 @@ def load_build_config(project: Path) -> BuildConfig:
     except FileNotFoundError:
         return BuildConfig()
     except tomllib.TOMLDecodeError as e:
-        raise BuildError(f"{path}: not valid TOML: {e}") from e
+        raise BuildError(f"{path}: not valid TOML: {e}",
+                         hint="see https://toml.io for the syntax") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise BuildError(f"{path}: cannot read it: {e}",
+                         hint=f"{CONFIG_FILENAME} must be a readable UTF-8 file") from e
     return parse_build_table(data.get("build", {}), str(path))
 
 
