@@ -269,3 +269,27 @@ def test_prune_keeps_the_most_recently_used_indexes(cache: Path, tmp_path: Path,
     assert len(parses) == 4  # r3, the newest, survived
     load_repository(tmp_path / "r0", cache_dir=cache)
     assert len(parses) == 5  # r0, the oldest, did not
+
+
+def test_cache_writes_survive_short_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # writev may write less than asked (signals, quotas, pipes); every byte must still land in order.
+    import random
+
+    from opamlock.repository import index
+
+    rng = random.Random(7)
+    real_writev, real_write = os.writev, os.write
+
+    def short_writev(fd: int, bufs: list[bytes]) -> int:
+        data = b"".join(bufs)
+        return real_write(fd, data[: rng.randint(0, len(data))])
+
+    def short_write(fd: int, data: bytes) -> int:
+        return real_write(fd, bytes(data)[: max(1, rng.randint(0, len(data)))])
+
+    chunks = [bytes([i % 251]) * rng.randint(0, 300) for i in range(3000)]
+    monkeypatch.setattr(os, "writev", short_writev)
+    monkeypatch.setattr(os, "write", short_write)
+    index._atomic_write(tmp_path / "x", chunks)
+    monkeypatch.setattr(os, "writev", real_writev)
+    assert (tmp_path / "x").read_bytes() == b"".join(chunks)

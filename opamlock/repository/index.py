@@ -199,15 +199,39 @@ def build_index(identity: str, raw: Sequence[RawPackage], parsed: Sequence[Parse
                  tuple(all_problems), Blob(chunks), provenance)
 
 
+#: Chunks per ``writev`` call (at most IOV_MAX, 1024 on Linux).
+_IOV = 1024
+
+
+def _write_all(fd: int, chunks: Sequence[bytes]) -> None:
+    """Write ``chunks`` in order with few system calls.
+
+    An index is ~40,000 small pieces (a tree and an opam file per package); ``writev`` takes a
+    thousand at a time, four times faster than a buffered file writing them one by one.
+    """
+    for i in range(0, len(chunks), _IOV):
+        batch = chunks[i : i + _IOV]
+        done = os.writev(fd, batch)
+        if done < sum(len(c) for c in batch):  # a short write: finish this batch piece by piece
+            for c in batch:
+                if done >= len(c):
+                    done -= len(c)
+                    continue
+                view = memoryview(c)[done:]
+                done = 0
+                while view:
+                    view = view[os.write(fd, view):]
+
+
 def _atomic_write(path: Path, chunks: Sequence[bytes]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            for c in chunks:
-                f.write(c)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            _write_all(fd, chunks)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
