@@ -15,6 +15,7 @@ Opam files that do not parse are skipped, as opam skips them, and kept in
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -66,6 +67,21 @@ def _bar(total: int, what: str) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector over a bulk of acyclic allocations (reading ~19,000 packages,
+    laying out their index). Not around the parse: worker processes forked meanwhile would
+    inherit a paused collector, and they measured slower that way."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _index_for(source: Source, cache: IndexCache, progress: bool | None) -> tuple[Index, Provenance]:
     """Find or build the index of ``source``: known identity, then fingerprint, then content.
 
@@ -88,7 +104,8 @@ def _index_for(source: Source, cache: IndexCache, progress: bool | None) -> tupl
             if provenance is None:  # a commit identity
                 provenance = idx.provenance if idx.provenance.commit else source.provenance()
             return idx, provenance
-    raw, problems, record = source.read()
+    with _gc_paused():
+        raw, problems, record = source.read()
     provenance = source.provenance()
     if identity is None:
         identity = content_identity(raw)
@@ -104,8 +121,10 @@ def _index_for(source: Source, cache: IndexCache, progress: bool | None) -> tupl
         parsed = _parse.parse_all(items, progress=lambda n: _bar(n, f"parsing {source.location}"))
     else:
         parsed = _parse.parse_all(items)
-    idx = build_index(identity, raw, parsed, problems, provenance if by_commit else Provenance())
-    if cache.save(idx):
+    with _gc_paused():
+        idx = build_index(identity, raw, parsed, problems, provenance if by_commit else Provenance())
+        saved = cache.save(idx)
+    if saved:
         # Re-open what was written, so the fresh load and later ones share one (mapped) layout.
         reread = cache.load(identity)
         if reread is not None:
