@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from opamlock.lockfile import Lock, LockedPackage
@@ -23,6 +24,17 @@ class PlatformDiff:
     @property
     def empty(self) -> bool:
         return not (self.added or self.removed or self.upgraded or self.downgraded or self.changed)
+
+    def rows(self) -> Iterator[tuple[str, str, str, str]]:
+        """``(change, name, old version, new version)`` in display order; "" where there is none.
+
+        The one walk that the plain text and the terminal table both render.
+        """
+        yield from (("added", n, "", v) for n, v in self.added)
+        yield from (("removed", n, v, "") for n, v in self.removed)
+        yield from (("upgraded", n, a, b) for n, a, b in self.upgraded)
+        yield from (("downgraded", n, a, b) for n, a, b in self.downgraded)
+        yield from (("changed", n, v, v) for n, v in self.changed)
 
 
 def _records(lock: Lock | None, platform: str) -> dict[str, LockedPackage]:
@@ -63,9 +75,15 @@ def render_diff(diffs: list[PlatformDiff]) -> list[str]:
         if d.empty:
             lines.append("  (no change)")
             continue
-        lines += [f"  + {n} {v}" for n, v in d.added]
-        lines += [f"  - {n} {v}" for n, v in d.removed]
-        lines += [f"  ↑ {n} {a} -> {b}" for n, a, b in d.upgraded]
-        lines += [f"  ↓ {n} {a} -> {b}" for n, a, b in d.downgraded]
-        lines += [f"  ~ {n} {v} (same version, metadata changed)" for n, v in d.changed]
+        for change, n, a, b in d.rows():
+            mark = _MARKS[change]
+            if change == "changed":
+                lines.append(f"  {mark} {n} {b} (same version, metadata changed)")
+            elif a and b:
+                lines.append(f"  {mark} {n} {a} -> {b}")
+            else:
+                lines.append(f"  {mark} {n} {a or b}")
     return lines
+
+
+_MARKS = {"added": "+", "removed": "-", "upgraded": "↑", "downgraded": "↓", "changed": "~"}

@@ -181,18 +181,12 @@ def diff_command(old: Path, new: Path, plain: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    styles = {"added": "green", "removed": "red", "upgraded": "cyan", "downgraded": "yellow"}
     table = Table("platform", "change", "package", "old", "new")
     for d in diffs:
-        for n, v in d.added:
-            table.add_row(d.platform, "[green]added[/]", n, "", v)
-        for n, v in d.removed:
-            table.add_row(d.platform, "[red]removed[/]", n, v, "")
-        for n, a, b in d.upgraded:
-            table.add_row(d.platform, "[cyan]upgraded[/]", n, a, b)
-        for n, a, b in d.downgraded:
-            table.add_row(d.platform, "[yellow]downgraded[/]", n, a, b)
-        for n, v in d.changed:
-            table.add_row(d.platform, "changed", n, v, v)
+        for change, n, a, b in d.rows():
+            style = styles.get(change)
+            table.add_row(d.platform, f"[{style}]{change}[/]" if style else change, n, a, b)
     if table.row_count:
         Console().print(table)
     else:
