@@ -9,7 +9,6 @@ not read at whatever its branch points to today).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -18,18 +17,19 @@ from opamlock.cli._options import enclosing_project
 from opamlock.errors import OpamlockError, UsageError
 
 if TYPE_CHECKING:
+    from opamlock.project import Config
     from opamlock.repository import Universe
 
 REPO_HELP = ("A repository: a folder holding packages/, a .tar.gz, or git+URL[#commit]. Repeat for layers, "
              "highest priority first. Default: the repositories of the project's opamlock.toml.")
 
 
-def open_universe(repos: Sequence[str], *, purpose: str) -> tuple[Universe, Path | None]:
+def open_universe(repos: Sequence[str], *, purpose: str) -> tuple[Universe, Config | None]:
     """The universe of ``--repo`` options, else of the enclosing project's ``opamlock.toml``.
 
-    Also returns the project's root when the repositories came from it (None for ``--repo``), for
-    commands that read more of the project. ``purpose`` completes the error when there is
-    neither (``"to solve against"``).
+    Also returns the project's configuration when the repositories came from it (None for
+    ``--repo``), so that a command needing more of it does not read the file again. ``purpose``
+    completes the error when there is neither (``"to solve against"``).
     """
     from opamlock.repository import Universe, load_repository
 
@@ -47,7 +47,7 @@ def open_universe(repos: Sequence[str], *, purpose: str) -> tuple[Universe, Path
     config = load_config(root / CONFIG_FILENAME)
     universe = Universe([load_repository(r.location(root), name=r.name, commit=r.commit)
                          for r in config.repositories])
-    return universe, root
+    return universe, config
 
 
 def require_package(universe: Universe, name: str) -> None:

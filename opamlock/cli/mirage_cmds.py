@@ -99,7 +99,6 @@ def audit_command(packages: tuple[str, ...], all_: bool, target: str, repos: tup
     """
     from opamlock.formula import VConstraint, parse_atom
     from opamlock.mirage.audit import Auditor
-    from opamlock.mirage.check import mirage_table
     from opamlock.mirage.report import render
     from opamlock.mirage.rules import default_rules
     from opamlock.version import OpamVersion
@@ -108,8 +107,8 @@ def audit_command(packages: tuple[str, ...], all_: bool, target: str, repos: tup
         raise UsageError("give packages or --all, not both")
     if not all_ and not packages:
         raise UsageError("name packages to audit", hint="opamlock audit tcpip cohttp-mirage, or --all")
-    universe, root = open_universe(repos, purpose="to audit")
-    rules = default_rules().with_project(mirage_table(root) if root is not None else {})
+    universe, config = open_universe(repos, purpose="to audit")
+    rules = default_rules().with_project(config.mirage if config is not None else {})
     auditor = Auditor(universe, target=target, rules=rules)
     wanted: list[tuple[str, OpamVersion | None]] | None = None
     if not all_:
