@@ -34,9 +34,7 @@ _TARGETS = ("hvt", "spt", "virtio", "muen", "genode", "xen")  # mirrors opamlock
 def check_command(mirage: bool, target: str | None, as_json: bool, lock_path: Path | None,
                   no_source: bool, project_dir: Path | None) -> None:
     """Check the project; exit 1 when something linked into the unikernel is Unix-bound."""
-    from opamlock.mirage.check import check_locked_project, mirage_table, pick_target
-    from opamlock.mirage.dune_scan import scan_project
-    from opamlock.mirage.rules import default_rules
+    from opamlock.mirage.check import check_locked_project
 
     if not mirage:
         raise UsageError("say what to check", hint="opamlock check --mirage [--target hvt]")
@@ -47,10 +45,7 @@ def check_command(mirage: bool, target: str | None, as_json: bool, lock_path: Pa
     report = check_locked_project(root, target=target, lock_path=lock_path, source=not no_source)
     if report is None:
         assert root is not None
-        table = mirage_table(root)
-        rules = default_rules().with_project(table)
-        source = scan_project(root, rules) if not no_source else []
-        report = _check_by_solving(root, rules, pick_target(target, table), source)
+        report = _check_by_solving(root, target, source=not no_source)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -59,24 +54,30 @@ def check_command(mirage: bool, target: str | None, as_json: bool, lock_path: Pa
         sys.exit(1)
 
 
-def _check_by_solving(root: Path, rules: Any, target: str, source: Any) -> Any:
+def _check_by_solving(root: Path, target: str | None, *, source: bool) -> Any:
     """No lock yet: solve the project for the target, Mirage-aware, and check that set."""
     from dataclasses import replace
 
     from opamlock.locking import open_repositories, project_universe, root_request
     from opamlock.mirage.audit import avoid_predicate
-    from opamlock.mirage.check import check_nodes, nodes_from_solution
+    from opamlock.mirage.check import check_nodes, nodes_from_solution, pick_target
+    from opamlock.mirage.dune_scan import scan_project
+    from opamlock.mirage.rules import default_rules
     from opamlock.project import load_project
     from opamlock.solver import solve
 
-    project = load_project(root)
+    project = load_project(root)  # its [mirage] table is the one check_locked_project read
+    table = dict(project.config.mirage)
+    rules = default_rules().with_project(table)
+    target = pick_target(target, table)
+    found = scan_project(root, rules) if source else []
     universe = project_universe(project, open_repositories(project))
     platform = rules.target_platform(target)
     sol = solve(universe, root_request(project), platform=platform, flags=project.config.flags,
                 avoid=avoid_predicate(universe, target, rules))
     own = [p.name for p in project.packages]
     nodes, roots = nodes_from_solution(sol, platform, universe=universe, roots=own)
-    report = check_nodes(nodes, roots, rules, target=target, own=own, source=source)
+    report = check_nodes(nodes, roots, rules, target=target, own=own, source=found)
     return replace(report, solved=True)
 
 
