@@ -264,3 +264,19 @@ def test_audit_cli_on_a_repository_folder(tmp_path: Path) -> None:
     assert r.exit_code == 0 and out.read_text().count("<tr data-name=") == len({n.split(".")[0] for n in TOY})
     assert run(main, ["audit", "--repo", str(repo)]).exit_code == 2
     assert run(main, ["audit", "zarith.9", "--repo", str(repo)]).exit_code == 1
+
+
+def test_audit_leaves_the_garbage_collector_as_it_found_it() -> None:
+    # The audit pauses the collector and moves what it made to the old generation on the way out;
+    # nothing may stay frozen or disabled, and an outer pause is respected.
+    import gc
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    verdicts = Auditor(universe(TOY), target="hvt").audit()
+    assert verdicts and gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        Auditor(universe(TOY), target="hvt").audit()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

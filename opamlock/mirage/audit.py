@@ -101,6 +101,12 @@ def _gc_paused() -> Iterator[None]:
     An audit allocates millions of small acyclic objects (trees, formulas, verdicts) while
     thousands of decoded packages stay alive; the collector's repeated passes over that live heap
     cost about three times the audit itself (measured on ``audit --all``: 5.9 s against 1.6 s).
+
+    On the way out, what the pause left in the young generation is moved to the oldest one
+    (``freeze`` then ``unfreeze``: two list splices, no traversal). Otherwise the next collections
+    walk all of it, young then middle then old, which cost ``audit --all --format json`` 3 s of
+    its 5 s after the audit itself was done. Nothing stays frozen: the objects are collectable as
+    any old object is.
     """
     if not gc.isenabled():
         yield
@@ -109,6 +115,8 @@ def _gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         gc.enable()
 
 
