@@ -49,6 +49,7 @@ def main() -> int:
     spec = importlib.util.spec_from_file_location("example", ROOT / "fixtures/example-kernel/example.py")
     assert spec and spec.loader
     example = importlib.util.module_from_spec(spec)
+    sys.modules["example"] = example  # dataclasses look their module up while the class is made
     spec.loader.exec_module(example)
 
     work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="opamlock-demo-"))
