@@ -53,10 +53,11 @@ def _sha256(p: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from opamlock import lockfile
     from opamlock.build import build
     from opamlock.fetch import Store, fetch, plan_from_lock
     from opamlock.image import boot_test, make_disk, pack_gce
+    from opamlock.locking import lock_project
+    from opamlock.project import load_project
 
     runs = int(argv[argv.index("--runs") + 1]) if "--runs" in argv else 3
     boot = "--no-boot" not in argv
@@ -75,7 +76,8 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         try:
             ex = ex_mod.materialise(tmp / "example", f"http://127.0.0.1:{srv.server_address[1]}/")
-            lock = lockfile.loads(ex_mod.hand_lock_text(ex))
+            # The real lock, as a user gets it from `opamlock lock` (not the tests' hand-written one).
+            lock = lock_project(load_project(ex.project)).lock
             store = Store(tmp / "store")
             t = time.monotonic()
             fetch(plan_from_lock(lock), store, jobs=2)
