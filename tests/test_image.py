@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from opamlock.image import MissingTool, _tools, boot_test, make_disk, pack_gce, syslinux_cfg
 from opamlock.image.boot import BootTestFailed
 from opamlock.image.fat import dos_datetime, pin_timestamps
+from opamlock.image.gce import NotAKernel, check_multiboot
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SRC = ROOT / "fixtures" / "example-kernel" / "src"
@@ -210,3 +211,25 @@ def test_boot_test_fails_with_console(tmp_path: Path, kernel: Path) -> None:
         boot_test(disk, expect="this line is never printed", timeout=20)
     assert HELLO in exc.value.console
     assert "never printed" in exc.value.render()
+
+
+def test_a_file_without_multiboot_header_is_refused_before_any_disk_is_made(tmp_path: Path) -> None:
+    not_kernel = tmp_path / "notes.txt"
+    not_kernel.write_bytes(b"this is a build log, not a kernel\n" * 300)
+    dest = tmp_path / "out" / "disk.raw"
+    with pytest.raises(NotAKernel) as err:
+        make_disk(not_kernel, dest)
+    assert "notes.txt is not a multiboot kernel" in err.value.message
+    assert err.value.hint and "virtio" in err.value.hint
+    assert not dest.exists()
+
+
+def test_multiboot_header_needs_a_valid_checksum(tmp_path: Path, kernel: Path) -> None:
+    off = check_multiboot(kernel)
+    assert off % 4 == 0 and off < 8192
+    broken = bytearray(kernel.read_bytes())
+    broken[off + 8] ^= 0xFF  # corrupt the checksum word only
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(bytes(broken))
+    with pytest.raises(NotAKernel):
+        check_multiboot(bad)

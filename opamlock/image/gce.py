@@ -19,12 +19,14 @@ import gzip
 import json
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from opamlock.errors import OpamlockError
 from opamlock.image import _tools
 from opamlock.image.fat import pin_timestamps
 
@@ -34,6 +36,31 @@ DISK_ID = 0x4F504C4B  # "OPLK"; sfdisk's label-id
 VOLUME_ID = "4f504c4b"  # mkdosfs -i
 PARTITION_START = 2048  # sectors, as sfdisk would choose (1 MiB alignment)
 _BLOCK = 4096
+MULTIBOOT_MAGIC = 0x1BADB002
+#: The multiboot (v1) header must lie, 4-byte aligned, within the kernel's first 8 KiB.
+MULTIBOOT_SEARCH = 8192
+
+
+class NotAKernel(OpamlockError):
+    """The file given as the kernel has no multiboot header, so syslinux's mboot.c32 cannot boot it."""
+
+
+def check_multiboot(kernel: Path) -> int:
+    """Offset of ``kernel``'s multiboot header; raise :class:`NotAKernel` when it has none.
+
+    Checked before a 1 GiB disk is built around it: a wrong file (an ELF for ``hvt``, a build log)
+    would otherwise make an image that only fails at boot, on a remote machine.
+    """
+    with kernel.open("rb") as f:
+        head = f.read(MULTIBOOT_SEARCH)
+    for off in range(0, len(head) - 11, 4):
+        magic, flags, checksum = struct.unpack_from("<III", head, off)
+        if magic == MULTIBOOT_MAGIC and (magic + flags + checksum) & 0xFFFFFFFF == 0:
+            return off
+    raise NotAKernel(
+        f"{kernel} is not a multiboot kernel: no multiboot header in its first {MULTIBOOT_SEARCH} bytes",
+        hint="build the unikernel for the Solo5 virtio target (mirage configure -t virtio)",
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,6 +88,7 @@ def make_disk(
     """Write the raw bootable disk for ``kernel`` to ``dest`` (replaced atomically); return ``dest``."""
     if not kernel.is_file():
         raise _tools.ToolFailed(f"kernel {kernel} does not exist or is not a file")
+    check_multiboot(kernel)
     sfdisk = _tools.require("sfdisk")
     mkdosfs = _tools.require("mkdosfs")
     syslinux = _tools.require("syslinux")
