@@ -388,7 +388,8 @@ def _package_record(sol: Solution, pkg: Package, universe: Any) -> LockedPackage
         depexts=pkg.depexts(env),
         source=None if url is None else Source(url=url.src, checksums=url.checksums, mirrors=url.mirrors),
         extra_sources=tuple(
-            ExtraSource(name=e.name, url=e.src, checksums=e.checksums) for e in pkg.extra_sources
+            ExtraSource(name=e.name, url=e.src, checksums=e.checksums, mirrors=e.mirrors)
+            for e in pkg.extra_sources
         ),
         build=tuple(c.args for c in pkg.commands("build", env)),
         install=tuple(c.args for c in pkg.commands("install", env)),

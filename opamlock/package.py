@@ -43,6 +43,7 @@ class ExtraSource:
     name: str
     src: str
     checksums: tuple[str, ...]
+    mirrors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +191,9 @@ class Package:
         def make() -> tuple[ExtraSource, ...]:
             out = []
             for sec in self.opam.sections("extra-source"):
-                src, checksums, _ = _section_url(sec.items, self.opam.filename)
+                src, checksums, mirrors = _section_url(sec.items, self.opam.filename)
                 if src is not None and sec.name is not None:
-                    out.append(ExtraSource(sec.name, src, checksums))
+                    out.append(ExtraSource(sec.name, src, checksums, mirrors))
             return tuple(sorted(out, key=lambda e: e.name))
 
         return self._memo("extra", make)  # type: ignore[no-any-return]

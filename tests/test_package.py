@@ -375,3 +375,15 @@ def test_text_conflicts_available_depexts_commands(kitchen_sink: Package) -> Non
         Command(("%{make}%", "-j%{jobs}%")),
     )
     assert p.commands("install", env) == (Command(("%{make}%", "install")),)
+
+
+def test_extra_source_keeps_its_mirrors() -> None:
+    p = pkg(
+        ast.Section("extra-source", "fix.patch", [
+            VAR("src", S("https://e/fix.patch")),
+            VAR("checksum", S("sha256=1")),
+            VAR("mirrors", L([S("https://m1/fix.patch"), S("https://m2/fix.patch")])),
+        ]),
+    )
+    (extra,) = p.extra_sources
+    assert extra.mirrors == ("https://m1/fix.patch", "https://m2/fix.patch")
