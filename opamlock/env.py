@@ -231,8 +231,17 @@ def parse_var_assignments(items: list[str] | tuple[str, ...]) -> dict[str, str]:
         name, eq, value = item.partition("=")
         if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-:+]*", name.strip()):
             raise UsageError(f"invalid --var {item!r}", hint="write --var NAME=VALUE, e.g. --var os=macos")
+        if name.strip() in _PLATFORM_NAMING and not value.strip():
+            # os and arch name the platform in a lock (``linux-x86_64``): empty ones make nonsense names.
+            raise UsageError(
+                f"invalid --var {item!r}: {name.strip()} cannot be empty",
+                hint=f"give a value, e.g. --var {name.strip()}={_PLATFORM_NAMING[name.strip()]}",
+            )
         out[name.strip()] = value.strip()
     return out
+
+
+_PLATFORM_NAMING = {"os": "linux", "arch": "x86_64"}
 
 
 def package_env(

@@ -115,6 +115,14 @@ def test_parse_var_assignments_errors(bad: str) -> None:
     assert e.value.hint and "--var NAME=VALUE" in e.value.hint
 
 
+@pytest.mark.parametrize("bad", ["os=", "arch= "])
+def test_platform_naming_variables_cannot_be_empty(bad: str) -> None:
+    with pytest.raises(UsageError) as e:
+        parse_var_assignments([bad])
+    assert "cannot be empty" in e.value.message
+    assert e.value.hint and "--var" in e.value.hint
+
+
 def test_package_env_flags_apply_to_roots_only() -> None:
     pv = PlatformVars({"os": "linux", "arch": "x86_64"})
     flags = SolveFlags(with_test=True, with_doc=True)
