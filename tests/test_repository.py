@@ -173,7 +173,7 @@ def test_corrupt_or_truncated_cache_is_rebuilt(cache: Path, parses: list[int]) -
 
 def test_cache_write_is_atomic_and_leaves_no_temporaries(cache: Path) -> None:
     load_repository(FIXTURES / "base", cache_dir=cache)
-    assert not [p for p in cache.iterdir() if p.name.startswith(".tmp-")]
+    assert not [p for p in cache.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_unwritable_cache_still_loads(tmp_path: Path) -> None:
@@ -257,7 +257,7 @@ def test_prune_keeps_the_most_recently_used_indexes(cache: Path, tmp_path: Path,
         (new,) = set(cache.glob("*.idx")) - seen
         os.utime(new, (1000 * (i + 1), 1000 * (i + 1)))  # distinct ages, oldest first
         seen.add(new)
-    stale = cache / ".tmp-crashed.idx.x"
+    stale = cache / ".crashed.idx.x.tmp"
     stale.write_bytes(b"left by a crash")
     os.utime(stale, (0, 0))
     assert len(list(cache.glob("*.idx"))) == 4
@@ -275,7 +275,7 @@ def test_cache_writes_survive_short_writes(tmp_path: Path, monkeypatch: pytest.M
     # writev may write less than asked (signals, quotas, pipes); every byte must still land in order.
     import random
 
-    from opamlock.repository import index
+    from opamlock import atomicfile
 
     rng = random.Random(7)
     real_writev, real_write = os.writev, os.write
@@ -290,6 +290,6 @@ def test_cache_writes_survive_short_writes(tmp_path: Path, monkeypatch: pytest.M
     chunks = [bytes([i % 251]) * rng.randint(0, 300) for i in range(3000)]
     monkeypatch.setattr(os, "writev", short_writev)
     monkeypatch.setattr(os, "write", short_write)
-    index._atomic_write(tmp_path / "x", chunks)
+    atomicfile.atomic_write(tmp_path / "x", chunks)
     monkeypatch.setattr(os, "writev", real_writev)
     assert (tmp_path / "x").read_bytes() == b"".join(chunks)

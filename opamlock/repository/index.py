@@ -27,7 +27,6 @@ import hashlib
 import marshal
 import os
 import struct
-import tempfile
 import time
 import zlib
 from collections.abc import Mapping, Sequence
@@ -36,6 +35,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from opamlock.atomicfile import WriteError, atomic_write
 from opamlock.repository._parse import Parsed
 from opamlock.repository.source import LoadProblem, Provenance, RawPackage
 from opamlock.version import version_key
@@ -199,46 +199,6 @@ def build_index(identity: str, raw: Sequence[RawPackage], parsed: Sequence[Parse
                  tuple(all_problems), Blob(chunks), provenance)
 
 
-#: Chunks per ``writev`` call (at most IOV_MAX, 1024 on Linux).
-_IOV = 1024
-
-
-def _write_all(fd: int, chunks: Sequence[bytes]) -> None:
-    """Write ``chunks`` in order with few system calls.
-
-    An index is ~40,000 small pieces (a tree and an opam file per package); ``writev`` takes a
-    thousand at a time, four times faster than a buffered file writing them one by one.
-    """
-    for i in range(0, len(chunks), _IOV):
-        batch = chunks[i : i + _IOV]
-        done = os.writev(fd, batch)
-        if done < sum(len(c) for c in batch):  # a short write: finish this batch piece by piece
-            for c in batch:
-                if done >= len(c):
-                    done -= len(c)
-                    continue
-                view = memoryview(c)[done:]
-                done = 0
-                while view:
-                    view = view[os.write(fd, view):]
-
-
-def _atomic_write(path: Path, chunks: Sequence[bytes]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", dir=path.parent)
-    try:
-        try:
-            _write_all(fd, chunks)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 class IndexCache:
     """Index files keyed by identity, and location records mapping fingerprints to identities."""
 
@@ -272,8 +232,9 @@ class IndexCache:
         data = marshal.dumps((code_stamp(), fingerprint, identity, record,  # type: ignore[arg-type]
                               provenance.commit, provenance.commit_time))
         # A cache that cannot be written only costs speed.
-        with contextlib.suppress(OSError):
-            _atomic_write(self._location_path(kind, location), [data])
+        with contextlib.suppress(OSError, WriteError):
+            self.directory.mkdir(parents=True, exist_ok=True)
+            atomic_write(self._location_path(kind, location), data)
 
     # -- indexes -------------------------------------------------------------------------------
 
@@ -316,8 +277,9 @@ class IndexCache:
                              idx.entries, idx.collisions, problems, prov))
         header = _HEADER.pack(_MAGIC, len(raw), len(idx.blob), zlib.crc32(raw))
         try:
-            _atomic_write(self._index_path(idx.identity), [header, raw, *idx.blob.chunks])
-        except OSError:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            atomic_write(self._index_path(idx.identity), [header, raw, *idx.blob.chunks])
+        except (OSError, WriteError):
             return False
         self.prune()
         return True
@@ -334,7 +296,8 @@ class IndexCache:
             for p in self.directory.iterdir():
                 with contextlib.suppress(OSError):
                     mtime = p.stat().st_mtime
-                    if p.name.startswith(".tmp-") and now - mtime > stale_after:
+                    # atomicfile's temporaries: ".<target name>.<random>.tmp"
+                    if p.name.startswith(".") and p.name.endswith(".tmp") and now - mtime > stale_after:
                         p.unlink()
                     elif p.suffix == ".idx":
                         indexes.append((mtime, p))
