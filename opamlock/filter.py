@@ -275,8 +275,3 @@ def eval_bool(v: ast.Value, env: FilterEnv, *, default: bool) -> bool:
     """Evaluate to a bool; undefined (or a non-boolean string) gives the use site's ``default``."""
     b = _bool_of_value(eval_filter(v, env))
     return default if b is None else b
-
-
-def compare(op: str, a: str, b: str) -> bool:
-    """Version comparison as filters and constraints perform it."""
-    return _relop(op, a, b)

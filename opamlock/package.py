@@ -11,12 +11,11 @@ their meaning depends on it (``{with-test}``, ``{os = "linux"}``, ``{= version}`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from opamlock.errors import OpamlockError
-from opamlock.filter import FilterEnv, eval_bool, eval_filter, expand_string
+from opamlock.filter import FilterEnv, eval_bool
 from opamlock.formula import Formula, formula_of_value
 from opamlock.opamfile import ast
 from opamlock.version import OpamVersion
@@ -277,9 +276,6 @@ class Package:
                 names.update(v.value for v in value.items if isinstance(v, ast.String))
         return tuple(sorted(names))
 
-    def expand(self, s: str, env: FilterEnv) -> str:
-        return expand_string(s, env)
-
 
 def _unopt(v: ast.Value) -> ast.Value:
     return v.value if isinstance(v, ast.Option) else v
@@ -295,8 +291,3 @@ def _split_option(v: ast.Value) -> tuple[ast.Value, ast.Value | None]:
     for extra in v.args[1:]:
         filt = ast.Logop("&", filt, extra, extra.pos)
     return v.value, filt
-
-
-def filter_value(v: ast.Value, env: Mapping[str, Any]) -> Any:
-    """Re-exported for callers that show a field's evaluated filter (``opamlock show``)."""
-    return eval_filter(v, env)
